@@ -1,0 +1,47 @@
+"""Shared fixtures: the mock runtime with a realistic stand-in cloud, and a way to run a program on it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture
+def cloud(monkeypatch):
+    """A fresh mock runtime per test; yields the monitor that recorded every registration."""
+    import pulumi
+    from fedctl.preview.mocks import CloudMocks, RecordingMonitor
+
+    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+    pulumi.runtime.set_all_config({})
+    mocks = CloudMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="outbound-federation", stack="dev", preview=False, monitor=monitor)
+    yield monitor
+    pulumi.runtime.set_all_config({})
+
+
+def deploy(build: Callable[[], Any]) -> Any:
+    """Run ``build`` on the mock runtime and return what it returned, with every Output resolved.
+
+    Waits for all registrations to finish, so the monitor's record is complete afterwards.
+    """
+    import pulumi
+
+    result: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def run():
+        value = build()
+        return pulumi.Output.from_input(value).apply(lambda resolved: result.setdefault("value", resolved))
+
+    run()
+    return result.get("value")

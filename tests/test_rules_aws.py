@@ -1,0 +1,277 @@
+"""The AWS rules: each limit accepts what AWS accepts and rejects the rest, naming field, value and rule."""
+
+import pytest
+
+from components.rules import ERROR, WARNING, ValidationError, Violation, is_plain, raise_for
+from components.rules import aws as rules
+
+AWS_ISSUER = "https://a1d2b0fd-1177-4468-9351-2fe0a0b0c723.tokens.sts.global.api.aws"
+SSO_ROLE = ("arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
+            "AWSReservedSSO_ReadOnly_0123456789abcdef")
+
+
+def messages(found):
+    return [v.message for v in found]
+
+
+def test_an_aws_issuer_is_accepted_without_warnings():
+    assert rules.check_issuer(AWS_ISSUER, "issuer") == []
+
+
+@pytest.mark.parametrize("issuer, rule_fragment", [
+    (AWS_ISSUER + "/", "must not end with a slash"),
+    (AWS_ISSUER.replace("https", "http"), "must start with https://"),
+    (AWS_ISSUER + "/tenant", "must not have a path"),
+    (" " + AWS_ISSUER, "must not contain whitespace"),
+    (AWS_ISSUER + "?x=1", "must not have a query"),
+    ("", "must be a non-empty https URL"),
+], ids=["trailing-slash", "plain-http", "path", "whitespace", "query", "empty"])
+def test_an_issuer_of_the_wrong_shape_is_rejected(issuer, rule_fragment):
+    found = rules.check_issuer(issuer, "account.issuer")
+    assert any(v.severity == ERROR and rule_fragment in v.rule for v in found), messages(found)
+    assert all(v.field == "account.issuer" for v in found)
+
+
+def test_an_issuer_that_is_not_an_aws_issuer_only_warns():
+    found = rules.check_issuer("https://issuer.example.com", "issuer")
+    assert [v.severity for v in found] == [WARNING]
+
+
+def test_audiences_within_limits_are_accepted():
+    assert rules.check_audiences(["api://AzureADTokenExchange", "a" * 1000], "audiences") == []
+
+
+def test_more_than_ten_audiences_are_rejected():
+    found = rules.check_audiences([f"aud-{i}" for i in range(11)], "audiences")
+    assert messages(found) == ["audiences: '11 items' is out of range: allowed 1-10 audiences per token"]
+
+
+def test_no_audience_at_all_is_rejected():
+    assert rules.check_audiences([], "audiences")[0].rule.startswith("is out of range")
+
+
+def test_an_empty_audience_is_rejected_naming_its_index():
+    found = rules.check_audiences(["ok", ""], "workloads[0].audiences")
+    assert messages(found) == ["workloads[0].audiences[1]: '' has 0 characters: an audience must be 1-1000"]
+
+
+def test_an_audience_over_1000_characters_is_rejected():
+    assert rules.check_audiences(["a" * 1001], "audiences")[0].field == "audiences[0]"
+
+
+def test_a_wildcard_audience_is_rejected():
+    assert "must not contain '*'" in rules.check_audiences(["api://*"], "audiences")[0].rule
+
+
+def test_a_duplicate_audience_is_rejected():
+    assert rules.check_audiences(["x", "x"], "audiences")[0].rule.startswith("is listed twice")
+
+
+@pytest.mark.parametrize("seconds", [60, 300, 3600])
+def test_durations_from_60_to_3600_seconds_are_accepted(seconds):
+    assert rules.check_duration_seconds(seconds, "max_duration_seconds") == []
+
+
+@pytest.mark.parametrize("seconds", [59, 3601, 0, -5, "300", 300.0, True])
+def test_durations_outside_60_to_3600_whole_seconds_are_rejected(seconds):
+    assert rules.check_duration_seconds(seconds, "max_duration_seconds")[0].field == "max_duration_seconds"
+
+
+def test_rs256_and_es384_are_the_only_signing_algorithms():
+    assert rules.check_signing_algorithms(["RS256", "ES384"], "a") == []
+    found = rules.check_signing_algorithms(["RS256", "HS256"], "signing_algorithms")
+    assert messages(found) == [
+        "signing_algorithms[1]: 'HS256' is not a signing algorithm AWS offers: use one of RS256, ES384"
+    ]
+
+
+def test_an_empty_algorithm_list_is_rejected():
+    assert rules.check_signing_algorithms([], "signing_algorithms")
+
+
+def test_iam_tags_follow_awss_character_and_length_rules():
+    assert rules.check_tags({"team": "payments", "cost center": "42/a@b.c", "Ünïcode": "ok"}, "tags") == []
+    assert rules.check_tags({"aws:owner": "x"}, "tags")[0].rule.startswith("must not start with 'aws:'")
+    assert rules.check_tags({"bad!key": "x"}, "tags")[0].field == "tags.bad!key"
+    assert rules.check_tags({"k": "v" * 257}, "tags")[0].rule == "is longer than 256 characters"
+    assert rules.check_tags({"k" * 129: "v"}, "tags")[0].rule.startswith("has 129 characters")
+
+
+def test_more_than_fifty_tags_are_rejected():
+    found = rules.check_tags({f"k{i}": "v" for i in range(51)}, "tags")
+    assert messages(found) == ["tags: '51 tags' is too many: IAM allows at most 50"]
+
+
+def test_role_names_follow_iam_rules():
+    assert rules.check_role_name("reports-reader_1+=,.@", "role_name") == []
+    assert rules.check_role_name("x" * 65, "role_name")
+    assert rules.check_role_name("has space", "role_name")[0].rule == "may only hold letters, digits and +=,.@_-"
+
+
+def test_role_paths_must_start_and_end_with_a_slash():
+    assert rules.check_role_path("/", "path") == []
+    assert rules.check_role_path("/teams/payments/", "path") == []
+    assert rules.check_role_path("teams/", "path")
+    assert rules.check_role_path("/teams", "path")
+
+
+def test_paths_that_aws_manages_are_reserved():
+    assert "reserved" in rules.check_role_path("/aws-reserved/sso.amazonaws.com/", "path")[0].rule
+    assert "reserved" in rules.check_role_path("/aws-service-role/x/", "path")[0].rule
+
+
+def test_a_role_arn_is_parsed_with_its_path():
+    parsed = rules.parse_role_arn(SSO_ROLE)
+    assert (parsed.account_id, parsed.path, parsed.name) == (
+        "123456789012", "/aws-reserved/sso.amazonaws.com/eu-west-1/", "AWSReservedSSO_ReadOnly_0123456789abcdef")
+    assert parsed.is_identity_center
+
+
+def test_a_user_arn_is_not_a_role_arn():
+    assert rules.check_role_arn("arn:aws:iam::123456789012:user/alice", "existing_role_arn")
+
+
+def test_a_service_principal_must_be_an_aws_service():
+    assert rules.check_trusted_services(["ec2.amazonaws.com", "pods.eks.amazonaws.com"], "s") == []
+    assert rules.check_trusted_services(["ec2"], "trusted_services")[0].field == "trusted_services[0]"
+
+
+def test_a_role_needs_exactly_one_source():
+    assert rules.check_role_source({}, "")[0].field == "trusted_services"
+    both = rules.check_role_source({"trusted_services": ["ec2.amazonaws.com"], "assume_role_policy": "{}"})
+    assert both[0].field == "assume_role_policy"
+
+
+def test_creation_settings_are_refused_for_an_existing_role():
+    found = rules.check_role_source({"existing_role_arn": SSO_ROLE, "path": "/x/", "create_instance_profile": True})
+    assert sorted(v.field for v in found) == ["create_instance_profile", "path"]
+
+
+def test_the_token_policy_cannot_be_attached_to_an_identity_center_role():
+    found = rules.check_federated_role_args(
+        {"existing_role_arn": SSO_ROLE, "attach_token_policy": True, "audiences": ["a"]})
+    assert "permission set" in found[0].rule
+
+
+def test_a_subject_from_another_account_is_rejected():
+    found = rules.check_subject_account("arn:aws:iam::210987654321:role/x", "123456789012", "subjects[0]")
+    assert "belongs to account 210987654321, not 123456789012" in found[0].rule
+
+
+def test_a_custom_trust_policy_must_name_a_principal():
+    assert rules.check_trust_policy_json("not json", "assume_role_policy")[0].rule.startswith("is not valid JSON")
+    no_principal = '{"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}'
+    assert "no statement names a Principal" in rules.check_trust_policy_json(no_principal, "p")[0].rule
+
+
+def test_disable_on_destroy_needs_manage():
+    found = rules.check_account_federation_args({"disable_on_destroy": True})
+    assert found[0].field == "disable_on_destroy"
+
+
+def test_field_names_are_spelt_the_way_the_user_wrote_them():
+    found = rules.check_federated_role_args(
+        {"trusted_services": ["ec2.amazonaws.com"], "audiences": ["a"], "max_duration_seconds": 5},
+        "workloads[3].", lambda key: {"max_duration_seconds": "maxDurationSeconds"}.get(key, key))
+    assert [v.field for v in found] == ["workloads[3].maxDurationSeconds"]
+
+
+def test_raise_for_lists_every_error_and_returns_the_warnings():
+    warning = Violation("issuer", "https://x.example", "looks odd", WARNING)
+    with pytest.raises(ValidationError) as caught:
+        raise_for("FederatedRole 'r'", [Violation("a", 1, "is bad"), Violation("b", 2, "is worse"), warning])
+    assert str(caught.value) == "FederatedRole 'r' has invalid input:\n  - a: 1 is bad\n  - b: 2 is worse"
+    assert raise_for("x", [warning]) == [warning]
+
+
+def test_long_values_are_shortened_in_messages():
+    message = rules.check_audiences(["a" * 5000], "audiences")[0].message
+    assert len(message) < 250 and "(5000 chars)" in message
+
+
+def test_values_known_only_at_deploy_time_are_not_plain():
+    class FakeOutput:
+        def apply(self): ...
+        def is_known(self): ...
+    assert is_plain(["a", {"b": 1}])
+    assert not is_plain(["a", FakeOutput()])
+
+
+# -- judging hand-written token grants -------------------------------------------------------------
+
+def grant(condition, action="sts:GetWebIdentityToken", resource="*", effect="Allow"):
+    return {"Version": "2012-10-17",
+            "Statement": [{"Effect": effect, "Action": action, "Resource": resource, "Condition": condition}]}
+
+
+SAFE_CONDITION = {
+    "ForAllValues:StringEquals": {"sts:IdentityTokenAudience": ["api://AzureADTokenExchange"]},
+    "Null": {"sts:IdentityTokenAudience": "false"},
+    "NumericLessThanEquals": {"sts:DurationSeconds": 300},
+    "StringEquals": {"sts:SigningAlgorithm": "RS256"},
+}
+
+
+def test_a_fully_pinned_grant_passes():
+    assert rules.check_token_grants(grant(SAFE_CONDITION), "policy") == []
+
+
+def test_awss_own_sample_with_for_any_value_is_rejected():
+    condition = {**SAFE_CONDITION, "ForAnyValue:StringEquals": SAFE_CONDITION["ForAllValues:StringEquals"]}
+    del condition["ForAllValues:StringEquals"]
+    rules_broken = [v.rule for v in rules.check_token_grants(grant(condition), "policy")]
+    assert any("lets a caller add any other audience" in r for r in rules_broken)
+    assert any("does not pin sts:IdentityTokenAudience" in r for r in rules_broken)
+
+
+def test_a_grant_without_the_null_guard_is_rejected():
+    condition = {k: v for k, v in SAFE_CONDITION.items() if k != "Null"}
+    assert "lacks Null" in rules.check_token_grants(grant(condition), "policy")[0].rule
+
+
+def test_a_grant_without_a_duration_cap_is_rejected():
+    condition = {k: v for k, v in SAFE_CONDITION.items() if k != "NumericLessThanEquals"}
+    assert "does not cap sts:DurationSeconds" in rules.check_token_grants(grant(condition), "policy")[0].rule
+
+
+def test_a_cap_over_the_configured_maximum_is_rejected():
+    found = rules.check_token_grants(grant(SAFE_CONDITION), "policy", max_duration_seconds=120)
+    assert found[0].rule == "is over the allowed maximum of 120 seconds"
+
+
+def test_a_cap_over_fifteen_minutes_is_only_advisory():
+    condition = {**SAFE_CONDITION, "NumericLessThanEquals": {"sts:DurationSeconds": 1800}}
+    assert [v.severity for v in rules.check_token_grants(grant(condition), "policy")] == [WARNING]
+
+
+def test_a_grant_without_an_algorithm_restriction_is_rejected():
+    condition = {k: v for k, v in SAFE_CONDITION.items() if k != "StringEquals"}
+    assert "does not restrict sts:SigningAlgorithm" in rules.check_token_grants(grant(condition), "p")[0].rule
+
+
+def test_audiences_outside_the_allow_list_are_rejected():
+    found = rules.check_token_grants(grant(SAFE_CONDITION), "p", allowed_audiences=["https://api.example.com"])
+    assert found[0].value == "api://AzureADTokenExchange"
+
+
+def test_wildcard_actions_and_not_action_count_as_grants():
+    assert rules.check_token_grants(grant({}, action="sts:*"), "p")
+    assert rules.check_token_grants(grant({}, action="*"), "p")
+    not_action = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}
+    assert rules.check_token_grants(not_action, "p")
+
+
+def test_statements_that_grant_something_else_are_ignored():
+    assert rules.check_token_grants(grant({}, action="s3:GetObject"), "p") == []
+    assert rules.check_token_grants(grant({}, effect="Deny"), "p") == []
+
+
+def test_condition_keys_match_case_insensitively():
+    condition = {op: {k.lower(): v for k, v in tests.items()} for op, tests in SAFE_CONDITION.items()}
+    assert rules.check_token_grants(grant(condition), "policy") == []
+
+
+def test_the_algorithms_a_grant_allows_are_read_back():
+    assert rules.token_grant_algorithms(grant(SAFE_CONDITION)) == ["RS256"]
+    assert rules.token_grant_algorithms(grant({})) == ["ES384", "RS256"]
+    assert rules.token_grant_algorithms(grant({}, action="s3:*")) is None
