@@ -1,0 +1,356 @@
+"""The AWS side: the account's issuer (:class:`AccountFederation`) and the roles that may mint
+tokens (:class:`FederatedRole`), with the policy documents they attach.
+
+Example::
+
+    account = AccountFederation("acct", {"manage": False})
+    role = FederatedRole("exporter", {
+        "trusted_services": ["lambda.amazonaws.com"],
+        "audiences": ["api://AzureADTokenExchange"],
+    })
+    pulumi.export("subject", role.subject)
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from typing import Any, Mapping, NotRequired, Optional, Sequence, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from .rules import ValidationError, Violation, is_plain, raise_for
+from .rules import aws as aws_rules
+from .rules.aws import ALGORITHM_KEY, AUDIENCE_KEY, DURATION_KEY, TOKEN_ACTION
+
+TYPE_PREFIX = "outbound-federation:index"
+
+TAG_ACTION = "sts:TagGetWebIdentityToken"
+
+
+class SigningAlgorithm(str, Enum):
+    """A JWT signing algorithm AWS offers for outbound tokens."""
+
+    RS256 = "RS256"
+    """RSA with SHA-256. The only algorithm Microsoft Entra supports for federated credentials."""
+    ES384 = "ES384"
+    """ECDSA P-384 with SHA-384. Smaller tokens; fine for GCP and most SaaS relying parties."""
+
+
+class FederationDisabledError(RuntimeError):
+    """The account has not switched outbound identity federation on."""
+
+
+def _log_warnings(found: Sequence[Violation], resource: pulumi.Resource) -> None:
+    for violation in found:
+        pulumi.log.warn(violation.message, resource=resource)
+
+
+def _check_resolved(subject: str, violations: list[Violation], resource: pulumi.Resource) -> None:
+    """For Output values: raise on errors once the value is known (fails the deployment)."""
+    _log_warnings(raise_for(subject, violations), resource)
+
+
+# ---------------------------------------------------------------------------------------------
+# Policy documents (pure functions, unit-tested without Pulumi's runtime)
+# ---------------------------------------------------------------------------------------------
+
+def token_policy_document(
+    audiences: Sequence[str],
+    max_duration_seconds: int = aws_rules.DEFAULT_DURATION_SECONDS,
+    signing_algorithms: Sequence[str] = aws_rules.DEFAULT_SIGNING_ALGORITHMS,
+    allowed_tag_keys: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The least-privilege identity policy that lets a role mint outbound tokens.
+
+    ``sts:IdentityTokenAudience`` is multi-valued, so the audiences are pinned with
+    ``ForAllValues:StringEquals`` (every requested audience must be allowed) plus a ``Null: false``
+    guard (``ForAllValues`` alone is also true when the key is absent). AWS's own sample uses
+    ``ForAnyValue``, which lets a caller add any other audience to a token. Request tags need a
+    second action, ``sts:TagGetWebIdentityToken``, which only knows the ``aws:TagKeys`` and
+    ``aws:RequestTag/*`` keys, so it gets its own statement.
+
+    >>> token_policy_document(["api://AzureADTokenExchange"])["Statement"][0]["Condition"]["Null"]
+    {'sts:IdentityTokenAudience': 'false'}
+    """
+    statements: list[dict[str, Any]] = [{
+        "Sid": "MintOutboundWebIdentityTokens",
+        "Effect": "Allow",
+        "Action": TOKEN_ACTION,
+        "Resource": "*",
+        "Condition": {
+            "ForAllValues:StringEquals": {AUDIENCE_KEY: list(audiences)},
+            "Null": {AUDIENCE_KEY: "false"},
+            "NumericLessThanEquals": {DURATION_KEY: int(max_duration_seconds)},
+            "StringEquals": {ALGORITHM_KEY: aws_rules.signing_algorithm_names(signing_algorithms)},
+        },
+    }]
+    if allowed_tag_keys:
+        statements.append({
+            "Sid": "TagOutboundWebIdentityTokens",
+            "Effect": "Allow",
+            "Action": TAG_ACTION,
+            "Resource": "*",
+            "Condition": {
+                "ForAllValues:StringEquals": {"aws:TagKeys": list(allowed_tag_keys)},
+                "Null": {"aws:TagKeys": "false"},
+            },
+        })
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def service_trust_policy_document(services: Sequence[str]) -> dict[str, Any]:
+    """A trust policy letting AWS services (EC2, Lambda, ECS tasks, EKS pod identity) assume the role.
+
+    EKS Pod Identity also needs ``sts:TagSession`` to pass the pod's session tags.
+
+    >>> service_trust_policy_document(["lambda.amazonaws.com"])["Statement"][0]["Action"]
+    'sts:AssumeRole'
+    """
+    actions = ["sts:AssumeRole"]
+    if "pods.eks.amazonaws.com" in services:
+        actions.append("sts:TagSession")
+    statement: dict[str, Any] = {
+        "Sid": "TrustedServices",
+        "Effect": "Allow",
+        "Principal": {"Service": sorted(services)},
+        "Action": actions if len(actions) > 1 else actions[0],
+    }
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+# ---------------------------------------------------------------------------------------------
+# AccountFederation
+# ---------------------------------------------------------------------------------------------
+
+class AccountFederationArgs(TypedDict):
+    """How this stack relates to the account's outbound identity federation switch."""
+
+    manage: NotRequired[bool]
+    """Own the account-wide enablement (one stack per account). Default false: only look the issuer up."""
+    disable_on_destroy: NotRequired[bool]
+    """With manage: switch federation OFF for the whole account when this stack is destroyed.
+    Default false: the enablement is protected and retained, because disabling breaks every
+    trust of every team in the account."""
+
+
+class AccountFederation(pulumi.ComponentResource):
+    """The AWS account's outbound identity federation issuer.
+
+    By default the component only reads the issuer, and fails with instructions when the feature
+    is off. With ``manage: true`` it owns the account-wide switch, protected and retained on
+    delete unless ``disable_on_destroy: true``.
+
+    Example::
+
+        account = AccountFederation("acct", {"manage": True})
+        pulumi.export("issuer", account.issuer)
+    """
+
+    issuer: pulumi.Output[str]
+    """The issuer URL exactly as it appears in the tokens' ``iss`` claim (no trailing slash)."""
+    jwks_uri: pulumi.Output[str]
+    """Where the account publishes its signing keys."""
+    openid_configuration_url: pulumi.Output[str]
+    """The OIDC discovery document relying parties read."""
+    account_id: pulumi.Output[str]
+    """The 12-digit ID of the account this issuer belongs to."""
+
+    def __init__(self, name: str, args: AccountFederationArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        args = dict(args or {})
+        raise_for(f"AccountFederation '{name}'", aws_rules.check_account_federation_args(args))
+        super().__init__(f"{TYPE_PREFIX}:AccountFederation", name, {}, opts)
+
+        if args.get("manage", False):
+            keep = not args.get("disable_on_destroy", False)
+            enablement = aws.iam.OutboundWebIdentityFederation(
+                f"{name}-enablement",
+                opts=pulumi.ResourceOptions(parent=self, protect=keep, retain_on_delete=keep),
+            )
+            issuer = enablement.issuer_identifier
+        else:
+            issuer = pulumi.Output.from_input(self._look_up_issuer(name))
+
+        def validated(value: str) -> str:
+            _check_resolved(f"AccountFederation '{name}'", aws_rules.check_issuer(value, "issuer"), self)
+            return value
+
+        self.issuer = issuer.apply(validated)
+        self.jwks_uri = self.issuer.apply(lambda i: f"{i}/.well-known/jwks.json")
+        self.openid_configuration_url = self.issuer.apply(lambda i: f"{i}/.well-known/openid-configuration")
+        self.account_id = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id
+        self.register_outputs({
+            "issuer": self.issuer,
+            "jwks_uri": self.jwks_uri,
+            "openid_configuration_url": self.openid_configuration_url,
+            "account_id": self.account_id,
+        })
+
+    def _look_up_issuer(self, name: str) -> str:
+        how_to_fix = (
+            "Outbound identity federation is not enabled on this AWS account. Exactly one stack per "
+            "account should own it: set `account: {manage: true}` in that stack's config (or run "
+            "`aws iam enable-outbound-web-identity-federation` once), then preview again."
+        )
+        try:
+            result = aws.iam.get_outbound_web_identity_federation(opts=pulumi.InvokeOptions(parent=self))
+        except Exception as error:  # the provider reports FeatureDisabled as a failed invoke
+            text = str(error)
+            if "FeatureDisabled" in text or "not enabled" in text.lower() or "disabled" in text.lower():
+                raise FederationDisabledError(f"AccountFederation '{name}': {how_to_fix}") from error
+            raise FederationDisabledError(
+                f"AccountFederation '{name}': could not read the account's outbound identity federation "
+                f"issuer ({text}). The caller needs iam:GetOutboundWebIdentityFederationInfo. {how_to_fix}"
+            ) from error
+        if not result.issuer_identifier:
+            raise FederationDisabledError(f"AccountFederation '{name}': {how_to_fix}")
+        return result.issuer_identifier
+
+
+# ---------------------------------------------------------------------------------------------
+# FederatedRole
+# ---------------------------------------------------------------------------------------------
+
+class FederatedRoleArgs(TypedDict):
+    """A role whose workloads may mint outbound tokens, and the limits on those tokens."""
+
+    audiences: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Every audience the role may request (1-10, each 1-1000 characters), e.g. api://AzureADTokenExchange."""
+    max_duration_seconds: NotRequired[pulumi.Input[int]]
+    """Longest token lifetime the role may request (60-3600). Default 300."""
+    signing_algorithms: NotRequired[pulumi.Input[Sequence[pulumi.Input[SigningAlgorithm]]]]
+    """Algorithms the role may request. Default [RS256] (Entra only accepts RS256)."""
+    allowed_tag_keys: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """Request-tag keys the role may put into its tokens (grants sts:TagGetWebIdentityToken)."""
+    trusted_services: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
+    """AWS services that assume the new role, e.g. ec2.amazonaws.com, lambda.amazonaws.com."""
+    assume_role_policy: NotRequired[pulumi.Input[str]]
+    """A custom trust policy (JSON) for the new role, instead of trusted_services."""
+    role_name: NotRequired[pulumi.Input[str]]
+    """Physical name of the new role. Default: generated from the component name."""
+    path: NotRequired[pulumi.Input[str]]
+    """IAM path of the new role, e.g. /workloads/. Default /."""
+    permissions_boundary: NotRequired[pulumi.Input[str]]
+    """ARN of a managed policy that bounds the new role's permissions."""
+    tags: NotRequired[pulumi.Input[Mapping[str, pulumi.Input[str]]]]
+    """Tags for the new role (at most 50)."""
+    create_instance_profile: NotRequired[bool]
+    """Also create an EC2 instance profile for the new role."""
+    existing_role_arn: NotRequired[pulumi.Input[str]]
+    """Use this existing role (e.g. an IAM Identity Center role) instead of creating one."""
+    attach_token_policy: NotRequired[bool]
+    """With existing_role_arn: attach the token policy to that role by name. Default false."""
+
+
+class FederatedRole(pulumi.ComponentResource):
+    """An IAM role whose workloads may mint outbound identity tokens, with a least-privilege token policy.
+
+    Creates the role (trusted by AWS services or a custom trust policy) or adopts an existing one
+    by ARN. The ``subject`` output is the role ARN exactly as it appears in the token's ``sub``
+    claim, path included; pass it to the Azure and GCP trusts rather than rebuilding it.
+
+    Example::
+
+        role = FederatedRole("reports", {
+            "trusted_services": ["ec2.amazonaws.com"],
+            "audiences": ["api://AzureADTokenExchange"],
+            "path": "/workloads/",
+            "create_instance_profile": True,
+        })
+    """
+
+    role_arn: pulumi.Output[str]
+    """ARN of the role."""
+    role_name: pulumi.Output[str]
+    """Name of the role (without its path)."""
+    subject: pulumi.Output[str]
+    """The token's ``sub`` claim for this role: its ARN, path included."""
+    token_policy: pulumi.Output[str]
+    """The token policy (JSON). For Identity Center roles, paste it into the permission set."""
+    instance_profile_name: pulumi.Output[Optional[str]]
+    """Name of the EC2 instance profile, when one was asked for."""
+    signing_algorithms: pulumi.Output[Sequence[str]]
+    """The signing algorithms the role may request (for relying parties that need RS256)."""
+
+    def __init__(self, name: str, args: FederatedRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        args = dict(args or {})
+        subject_name = f"FederatedRole '{name}'"
+        early_warnings = raise_for(subject_name, aws_rules.check_federated_role_args(args))
+        super().__init__(f"{TYPE_PREFIX}:FederatedRole", name, {}, opts)
+        _log_warnings(early_warnings, self)
+
+        algorithms = args.get("signing_algorithms", list(aws_rules.DEFAULT_SIGNING_ALGORITHMS))
+        duration = args.get("max_duration_seconds", aws_rules.DEFAULT_DURATION_SECONDS)
+        tag_keys = args.get("allowed_tag_keys") or []
+
+        def build_policy(values: list[Any]) -> str:
+            audiences, max_duration, algs, keys = values
+            _check_resolved(subject_name, (
+                aws_rules.check_audiences(audiences, "audiences")
+                + aws_rules.check_duration_seconds(max_duration, "max_duration_seconds")
+                + aws_rules.check_signing_algorithms(algs, "signing_algorithms")
+                + (aws_rules.check_tag_keys(keys, "allowed_tag_keys") if keys else [])
+            ), self)
+            return json.dumps(token_policy_document(audiences, max_duration, algs, keys), indent=2)
+
+        self.token_policy = pulumi.Output.all(args["audiences"], duration, algorithms, tag_keys).apply(build_policy)
+        self.signing_algorithms = pulumi.Output.from_input(algorithms).apply(aws_rules.signing_algorithm_names)
+        child = pulumi.ResourceOptions(parent=self)
+
+        if args.get("existing_role_arn"):
+            existing = pulumi.Output.from_input(args["existing_role_arn"])
+
+            def checked(arn: str) -> str:
+                _check_resolved(subject_name, aws_rules.check_role_arn(arn, "existing_role_arn"), self)
+                return arn
+
+            self.role_arn = existing.apply(checked)
+            self.role_name = self.role_arn.apply(lambda arn: aws_rules.parse_role_arn(arn).name)
+            self.instance_profile_name = pulumi.Output.from_input(None)
+            if args.get("attach_token_policy"):
+                aws.iam.RolePolicy(f"{name}-token-policy", role=self.role_name, policy=self.token_policy, opts=child)
+        else:
+            trust = args.get("assume_role_policy")
+            if trust is None:
+                trust = pulumi.Output.from_input(args["trusted_services"]).apply(
+                    lambda services: json.dumps(service_trust_policy_document(services), indent=2)
+                )
+            role = aws.iam.Role(
+                f"{name}-role",
+                name=args.get("role_name"),
+                path=args.get("path", "/"),
+                assume_role_policy=trust,
+                permissions_boundary=args.get("permissions_boundary"),
+                tags=args.get("tags"),
+                description=f"Mints outbound web identity tokens ({name})",
+                opts=child,
+            )
+            aws.iam.RolePolicy(f"{name}-token-policy", role=role.name, policy=self.token_policy, opts=child)
+            self.role_arn = role.arn
+            self.role_name = role.name
+            if args.get("create_instance_profile"):
+                profile = aws.iam.InstanceProfile(f"{name}-instance-profile", role=role.name, opts=child)
+                self.instance_profile_name = profile.name
+            else:
+                self.instance_profile_name = pulumi.Output.from_input(None)
+
+        # The subject IS the ARN, never rebuilt from name and path.
+        self.subject = self.role_arn
+        self.register_outputs({
+            "role_arn": self.role_arn,
+            "role_name": self.role_name,
+            "subject": self.subject,
+            "token_policy": self.token_policy,
+            "instance_profile_name": self.instance_profile_name,
+            "signing_algorithms": self.signing_algorithms,
+        })
+
+
+__all__ = [
+    "AccountFederation", "AccountFederationArgs", "FederatedRole", "FederatedRoleArgs",
+    "FederationDisabledError", "SigningAlgorithm", "ValidationError",
+    "token_policy_document", "service_trust_policy_document",
+]

@@ -1,0 +1,112 @@
+"""Run a Pulumi Python program on the SDK's mock runtime, as the engine would, and keep the record.
+
+The program sees its stack config, stack name and project name exactly as under ``pulumi
+preview``; every registration and invoke goes to :class:`~fedctl.preview.mocks.CloudMocks`.
+What comes back: the stack outputs, every registration (with parents and dependencies), and the
+warnings the program logged.
+
+Example::
+
+    run = run_program(load_project(".", "dev"))
+    print(run.outputs["issuer"], len(run.monitor.registrations))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pulumi
+
+from ..project import PulumiProject
+from .mocks import CloudMocks, RecordingMonitor
+
+
+class ProgramError(RuntimeError):
+    """The program failed on the mock runtime (bad config, a broken rule, a bug).
+
+    ``registrations`` holds what the program had registered before it failed, so callers can
+    prove that invalid input left nothing half-created.
+    """
+
+    def __init__(self, message: str, registrations: dict | None = None):
+        super().__init__(message)
+        self.registrations = registrations or {}
+
+
+class _Collector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.levelname.lower(), record.getMessage()))
+
+
+@dataclass
+class ProgramRun:
+    project: PulumiProject
+    monitor: RecordingMonitor
+    outputs: dict[str, Any]
+    log: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [message for level, message in self.log if level == "warning"]
+
+
+@contextlib.contextmanager
+def _inside(directory: Path) -> Iterator[None]:
+    """Run with the program's directory as cwd and first on sys.path, as the language host does."""
+    previous_cwd, previous_path = os.getcwd(), list(sys.path)
+    os.chdir(directory)
+    sys.path.insert(0, str(directory))
+    try:
+        yield
+    finally:
+        os.chdir(previous_cwd)
+        sys.path[:] = previous_path
+
+
+def run_program(project: PulumiProject, mocks: CloudMocks | None = None, *, preview: bool = True) -> ProgramRun:
+    """Run the project's program for its stack on the mock runtime; raise ProgramError if it fails."""
+    mocks = mocks or CloudMocks()
+    monitor = RecordingMonitor(mocks)
+    collector = _Collector()
+    logger = logging.getLogger(f"fedctl.preview.program.{id(monitor)}")
+    logger.propagate = False
+    logger.addHandler(collector)
+
+    saved_env = os.environ.pop("PULUMI_CONFIG", None)
+    pulumi.runtime.set_all_config(dict(project.config), list(project.secret_keys))
+    pulumi.runtime.set_mocks(
+        mocks, project=project.name, stack=project.stack, preview=preview, logger=logger, monitor=monitor,
+    )
+    outputs: dict[str, Any] = {}
+    program = project.main / "__main__.py"
+    if not program.exists():
+        raise ProgramError(f"{project.main.name}/__main__.py not found: only Python programs can be previewed")
+
+    @pulumi.runtime.test
+    def execute():
+        with _inside(project.main):
+            runpy.run_path(str(program), run_name="__main__")
+        exported = pulumi.runtime.settings.get_root_resource().outputs
+        return pulumi.Output.from_input(exported).apply(outputs.update)
+
+    try:
+        execute()
+    except Exception as error:  # surface the program's own message, which names the field and rule
+        raise ProgramError(str(error), dict(monitor.registrations)) from error
+    finally:
+        pulumi.runtime.set_all_config({})
+        if saved_env is not None:
+            os.environ["PULUMI_CONFIG"] = saved_env
+        logger.removeHandler(collector)
+    return ProgramRun(project=project, monitor=monitor, outputs=outputs, log=collector.records)

@@ -1,0 +1,345 @@
+"""A stand-in cloud for Pulumi's mock runtime: realistic computed values and a full record.
+
+Pulumi's mock runtime hands every resource registration and every invoke (data-source call) to a
+``Mocks`` object instead of a cloud. :class:`CloudMocks` answers them the way AWS, Azure and GCP
+would (ARNs with paths, GUID client IDs, canonical GCP resource names, the account issuer), and
+:class:`RecordingMonitor` keeps what the SDK's own mock monitor forgets: each resource's parent,
+dependencies, ``protect`` and ``retainOnDelete`` flags. Tests, the offline preview and the
+benchmarks all run the program against these two.
+
+Example::
+
+    mocks = CloudMocks(account_id="123456789012")
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="outbound-federation", stack="dev", monitor=monitor)
+    ...  # run the program
+    roles = monitor.of_type("aws:iam/role:Role")
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import grpc
+import pulumi
+from pulumi.runtime.mocks import MockMonitor
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+DEFAULT_TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+DEFAULT_SUBSCRIPTION_ID = "00000000-1111-2222-3333-444444444444"
+DEFAULT_GCP_PROJECT_NUMBER = "123456789012"
+
+_NAMESPACE = uuid.UUID("6f1c2b1e-5d0e-4c51-9b5e-0f6a7d2c9e11")
+
+
+def stable_uuid(*parts: str) -> str:
+    """A GUID that is the same for the same inputs, so plans and tests are repeatable."""
+    return str(uuid.uuid5(_NAMESPACE, "/".join(parts)))
+
+
+def stable_suffix(name: str, length: int = 7) -> str:
+    """What Pulumi's autonaming appends to a logical name, made deterministic."""
+    return hashlib.sha256(name.encode()).hexdigest()[:length]
+
+
+def issuer_for_account(account_id: str) -> str:
+    return f"https://{stable_uuid('issuer', account_id)}.tokens.sts.global.api.aws"
+
+
+class ProviderError(grpc.RpcError):
+    """A failed provider call, shaped like the gRPC error the engine returns for a failed invoke."""
+
+    def __init__(self, details: str):
+        super().__init__(details)
+        self._details = details
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNKNOWN
+
+    def details(self) -> str:
+        return self._details
+
+
+@dataclass
+class Registration:
+    """One resource the program registered, with what the engine would have known about it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    provider: str = ""
+    protect: bool = False
+    retain_on_delete: bool = False
+    component_outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Invocation:
+    token: str
+    args: dict[str, Any]
+    provider: str
+
+
+class CloudMocks(pulumi.runtime.Mocks):
+    """Answers registrations and invokes like the real clouds would, deterministically.
+
+    ``federation_enabled=False`` makes the issuer lookup fail the way the AWS provider does when
+    the account has not switched outbound identity federation on.
+    """
+
+    def __init__(
+        self,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        *,
+        federation_enabled: bool = True,
+        tenant_id: str = DEFAULT_TENANT_ID,
+        subscription_id: str = DEFAULT_SUBSCRIPTION_ID,
+        gcp_project_number: str = DEFAULT_GCP_PROJECT_NUMBER,
+        provider_accounts: dict[str, str] | None = None,
+        stack_outputs: dict[str, dict[str, Any]] | None = None,
+    ):
+        self.account_id = account_id
+        self.federation_enabled = federation_enabled
+        self.tenant_id = tenant_id
+        self.subscription_id = subscription_id
+        self.gcp_project_number = gcp_project_number
+        # provider logical name -> account ID, learned from the provider's assume-role ARN.
+        self.provider_accounts: dict[str, str] = dict(provider_accounts or {})
+        self.stack_outputs = stack_outputs or {}
+        self._builders: dict[str, Callable[[pulumi.runtime.MockResourceArgs, dict], dict]] = {
+            "aws:iam/role:Role": self._aws_role,
+            "aws:iam/rolePolicy:RolePolicy": self._aws_role_policy,
+            "aws:iam/instanceProfile:InstanceProfile": self._aws_instance_profile,
+            "aws:iam/outboundWebIdentityFederation:OutboundWebIdentityFederation": self._aws_enablement,
+            "pulumi:providers:aws": self._aws_provider,
+            "azuread:index/application:Application": self._azuread_application,
+            "azuread:index/servicePrincipal:ServicePrincipal": self._azuread_service_principal,
+            "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential":
+                self._azuread_credential,
+            "azure-native:managedidentity:UserAssignedIdentity": self._managed_identity,
+            "azure-native:managedidentity:FederatedIdentityCredential": self._arm_child,
+            "azure-native:authorization:RoleAssignment": self._role_assignment,
+            "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": self._gcp_pool,
+            "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": self._gcp_pool_provider,
+            "gcp:serviceaccount/account:Account": self._gcp_service_account,
+            "gcp:serviceaccount/iAMMember:IAMMember": self._gcp_iam_member,
+            "pulumi:pulumi:StackReference": self._stack_reference,
+        }
+
+    # -- pulumi.runtime.Mocks ------------------------------------------------------------------
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        outputs = dict(args.inputs)
+        if not args.custom and not args.typ.startswith("pulumi:providers:"):
+            return f"{args.name}-component", {}
+        builder = self._builders.get(args.typ)
+        if builder is not None:
+            outputs.update(builder(args, outputs))
+        resource_id = outputs.pop("__id", None) or f"{args.name}-{stable_suffix(args.name)}"
+        return resource_id, outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
+        account = self._account_of(args.provider)
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": account,
+                "arn": f"arn:aws:sts::{account}:assumed-role/deployer/preview",
+                "userId": "AROAEXAMPLEDEPLOYER:preview",
+                "id": account,
+            }
+        if args.token == "aws:iam/getOutboundWebIdentityFederation:getOutboundWebIdentityFederation":
+            if not self.federation_enabled:
+                # The shape of the AWS provider's failure when GetOutboundWebIdentityFederationInfo 404s.
+                raise ProviderError(
+                    "reading IAM Outbound Web Identity Federation: operation error IAM: "
+                    "GetOutboundWebIdentityFederationInfo, https response error StatusCode: 404, "
+                    "FeatureDisabled: Outbound web identity federation is disabled for this account"
+                )
+            return {"issuerIdentifier": issuer_for_account(account), "id": account}
+        if args.token == "azuread:index/getClientConfig:getClientConfig":
+            return {"tenantId": self.tenant_id, "clientId": stable_uuid("deployer"),
+                    "objectId": stable_uuid("deployer-object")}
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {"tenantId": self.tenant_id, "subscriptionId": self.subscription_id,
+                    "clientId": stable_uuid("deployer"), "objectId": stable_uuid("deployer-object")}
+        if args.token == "gcp:organizations/getProject:getProject":
+            project = args.args.get("projectId") or "example-project"
+            return {"projectId": project, "number": self.gcp_project_number, "name": project,
+                    "id": f"projects/{project}"}
+        return {}
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _account_of(self, provider_ref: str | None) -> str:
+        # A provider reference is "<provider URN>::<provider id>"; the URN ends in its logical name.
+        parts = (provider_ref or "").split("::")
+        if len(parts) >= 2 and parts[-2] in self.provider_accounts:
+            return self.provider_accounts[parts[-2]]
+        return self.account_id
+
+    def _aws_provider(self, args, outputs) -> dict:
+        for assumed in outputs.get("assumeRoles") or []:
+            arn = assumed.get("roleArn", "") if isinstance(assumed, dict) else ""
+            parts = arn.split(":")
+            if len(parts) > 4 and parts[4].isdigit():
+                self.provider_accounts[args.name] = parts[4]
+        return {}
+
+    def _aws_role(self, args, outputs) -> dict:
+        name = outputs.get("name") or f"{args.name}-{stable_suffix(args.name)}"
+        path = outputs.get("path") or "/"
+        account = self._account_of(args.provider)
+        return {
+            "__id": name, "name": name, "path": path,
+            "arn": f"arn:aws:iam::{account}:role{path}{name}",
+            "uniqueId": "AROA" + stable_suffix(name, 17).upper(),
+            "maxSessionDuration": outputs.get("maxSessionDuration", 3600),
+        }
+
+    def _aws_role_policy(self, args, outputs) -> dict:
+        name = outputs.get("name") or f"{args.name}-{stable_suffix(args.name)}"
+        return {"__id": f"{outputs.get('role')}:{name}", "name": name}
+
+    def _aws_instance_profile(self, args, outputs) -> dict:
+        name = outputs.get("name") or f"{args.name}-{stable_suffix(args.name)}"
+        account = self._account_of(args.provider)
+        return {"__id": name, "name": name, "arn": f"arn:aws:iam::{account}:instance-profile/{name}"}
+
+    def _aws_enablement(self, args, outputs) -> dict:
+        account = self._account_of(args.provider)
+        return {"__id": account, "issuerIdentifier": issuer_for_account(account)}
+
+    def _azuread_application(self, args, outputs) -> dict:
+        object_id = stable_uuid("application", args.name)
+        return {"__id": f"/applications/{object_id}", "objectId": object_id,
+                "clientId": stable_uuid("client", args.name)}
+
+    def _azuread_service_principal(self, args, outputs) -> dict:
+        object_id = stable_uuid("service-principal", args.name)
+        return {"__id": object_id, "objectId": object_id, "applicationTenantId": self.tenant_id}
+
+    def _azuread_credential(self, args, outputs) -> dict:
+        credential_id = stable_uuid("credential", args.name)
+        return {"__id": f"{outputs.get('applicationId')}/federatedIdentityCredential/{credential_id}",
+                "credentialId": credential_id}
+
+    def _managed_identity(self, args, outputs) -> dict:
+        name = outputs.get("resourceName") or f"{args.name}{stable_suffix(args.name)}"
+        group = outputs.get("resourceGroupName", "rg")
+        return {
+            "__id": f"/subscriptions/{self.subscription_id}/resourceGroups/{group}/providers/"
+                    f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}",
+            "name": name, "clientId": stable_uuid("uami-client", args.name),
+            "principalId": stable_uuid("uami-principal", args.name), "tenantId": self.tenant_id,
+        }
+
+    def _arm_child(self, args, outputs) -> dict:
+        name = outputs.get("federatedIdentityCredentialResourceName") or args.name
+        group = outputs.get("resourceGroupName", "rg")
+        return {
+            "__id": f"/subscriptions/{self.subscription_id}/resourceGroups/{group}/providers/"
+                    f"Microsoft.ManagedIdentity/userAssignedIdentities/{outputs.get('resourceName')}/"
+                    f"federatedIdentityCredentials/{name}",
+            "name": name,
+        }
+
+    def _role_assignment(self, args, outputs) -> dict:
+        name = outputs.get("roleAssignmentName") or stable_uuid("role-assignment", args.name)
+        scope = outputs.get("scope", "")
+        return {"__id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}", "name": name}
+
+    def _gcp_pool(self, args, outputs) -> dict:
+        pool = outputs.get("workloadIdentityPoolId")
+        name = f"projects/{self.gcp_project_number}/locations/global/workloadIdentityPools/{pool}"
+        return {"__id": f"projects/{outputs.get('project')}/locations/global/workloadIdentityPools/{pool}",
+                "name": name, "state": "ACTIVE"}
+
+    def _gcp_pool_provider(self, args, outputs) -> dict:
+        pool, provider = outputs.get("workloadIdentityPoolId"), outputs.get("workloadIdentityPoolProviderId")
+        name = (f"projects/{self.gcp_project_number}/locations/global/workloadIdentityPools/{pool}"
+                f"/providers/{provider}")
+        return {"__id": name, "name": name, "state": "ACTIVE"}
+
+    def _gcp_service_account(self, args, outputs) -> dict:
+        account_id, project = outputs.get("accountId"), outputs.get("project", "example-project")
+        email = f"{account_id}@{project}.iam.gserviceaccount.com"
+        return {"__id": f"projects/{project}/serviceAccounts/{email}", "email": email,
+                "name": f"projects/{project}/serviceAccounts/{email}", "member": f"serviceAccount:{email}",
+                "uniqueId": str(int(stable_suffix(email, 12), 16))}
+
+    def _gcp_iam_member(self, args, outputs) -> dict:
+        return {"__id": f"{outputs.get('serviceAccountId')}/{outputs.get('role')}/{outputs.get('member')}",
+                "etag": "BwX" + stable_suffix(args.name, 9)}
+
+    def _stack_reference(self, args, outputs) -> dict:
+        name = outputs.get("name", args.name)
+        values = self.stack_outputs.get(name, {})
+        return {"outputs": values, "secretOutputNames": []}
+
+
+class RecordingMonitor(MockMonitor):
+    """The SDK's mock monitor, plus a record of every registration and invoke in order."""
+
+    def __init__(self, mocks: CloudMocks):
+        super().__init__(mocks)
+        self.registrations: dict[str, Registration] = {}
+        self.invocations: list[Invocation] = []
+
+    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        registered = self.resources.get(response.urn)
+        inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
+        self.registrations[response.urn] = Registration(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            parent=request.parent,
+            inputs=dict(inputs),
+            outputs=dict(registered.state) if registered else {},
+            dependencies=list(request.dependencies),
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            provider=request.provider,
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request):  # noqa: N802 - gRPC method name
+        registration = self.registrations.get(request.urn)
+        if registration is not None:
+            registration.component_outputs = dict(pulumi.runtime.rpc.deserialize_properties(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+    def Invoke(self, request):  # noqa: N802 - gRPC method name
+        self.invocations.append(Invocation(
+            token=request.tok,
+            args=dict(pulumi.runtime.rpc.deserialize_properties(request.args)),
+            provider=request.provider,
+        ))
+        return super().Invoke(request)
+
+    # -- queries for tests and reports ---------------------------------------------------------
+
+    def of_type(self, type_token: str) -> list[Registration]:
+        return [r for r in self.registrations.values() if r.type == type_token]
+
+    def named(self, name: str) -> Registration:
+        matches = [r for r in self.registrations.values() if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} registrations named {name!r}")
+        return matches[0]
+
+    def children_of(self, urn: str) -> list[Registration]:
+        return [r for r in self.registrations.values() if r.parent == urn]
