@@ -1,0 +1,12 @@
+"""Local stand-ins for the cloud endpoints the runtime library talks to.
+
+Each one is a real HTTP(S) server on 127.0.0.1 (a free port) run in a daemon thread by a
+context manager, judging requests the way the real service does, with a bounded lifetime so a
+forgotten one stops by itself:
+
+- :mod:`.sts`: AWS STS ``GetWebIdentityToken`` (Query protocol, XML answers).
+- :mod:`.entra`: Microsoft Entra's token endpoint, over HTTPS with a throwaway CA.
+- :mod:`.google_sts`: Google STS token exchange and IAM Credentials impersonation.
+
+Tokens are minted and judged with :class:`fedctl.issuer.LocalIssuer` keys.
+"""

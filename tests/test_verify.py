@@ -1,0 +1,330 @@
+"""TokenVerifier against a served LocalIssuer: good tokens, a corpus of bad ones, JWKS caching."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from fedctl.errors import TokenRejected
+from fedctl.issuer import JWKS_PATH, LocalIssuer
+from fedctl.verify import TokenVerifier
+
+ROLE = "arn:aws:iam::123456789012:role/workloads/app"
+AUD = "https://api.example.com"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(scope="module")
+def issuer():
+    """One served issuer for the tests that do not rotate keys or count requests."""
+    local = LocalIssuer()
+    with local.serve():
+        yield local
+
+
+@pytest.fixture
+def fresh_issuer():
+    local = LocalIssuer()
+    with local.serve():
+        yield local
+
+
+@pytest.fixture
+def verifier(issuer):
+    return TokenVerifier(issuer.issuer, [AUD])
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def forge(header: dict, claims: dict, signature: bytes = b"") -> str:
+    return ".".join([b64(json.dumps(header).encode()), b64(json.dumps(claims).encode()), b64(signature)])
+
+
+def forge_hmac(issuer: LocalIssuer, secret: bytes) -> str:
+    claims = jwt.decode(issuer.mint(ROLE, AUD), options={"verify_signature": False})
+    signing_input = ".".join(
+        [b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "RSA_0"}).encode()), b64(json.dumps(claims).encode())]
+    )
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(signature)}"
+
+
+def rejection(verifier: TokenVerifier, token) -> TokenRejected:
+    with pytest.raises(TokenRejected) as raised:
+        verifier.verify(token)
+    if isinstance(token, str) and len(token) > 20:
+        assert token not in str(raised.value)  # messages quote claims, never the token
+    return raised.value
+
+
+# -- good tokens ------------------------------------------------------------------------
+
+
+def test_accepts_good_rs256_token_from_rsa_key_published_without_alg(issuer, verifier):
+    rsa_jwk = next(k for k in issuer.jwks()["keys"] if k["kty"] == "RSA")
+    assert "alg" not in rsa_jwk and rsa_jwk["use"] == "sig"
+    claims = verifier.verify(issuer.mint(ROLE, AUD, algorithm="RS256"))
+    assert claims["sub"] == ROLE
+
+
+def test_accepts_good_es384_token(issuer, verifier):
+    claims = verifier.verify(issuer.mint(ROLE, AUD, algorithm="ES384"))
+    assert claims["sub"] == ROLE
+    assert claims["https://sts.amazonaws.com/"]["principal_id"] == ROLE
+
+
+def test_accepts_audience_list_containing_one_of_ours(issuer, verifier):
+    claims = verifier.verify(issuer.mint(ROLE, ["https://other.example", AUD]))
+    assert claims["aud"] == ["https://other.example", AUD]
+
+
+def test_accepts_token_expired_within_leeway(issuer, verifier):
+    token = issuer.mint(ROLE, AUD, now=time.time() - 310, lifetime=300)
+    assert verifier.verify(token)["sub"] == ROLE
+
+
+def test_accepts_subject_in_allowlist(issuer):
+    verifier = TokenVerifier(issuer.issuer, [AUD], subjects=[ROLE])
+    assert verifier.verify(issuer.mint(ROLE, AUD))["sub"] == ROLE
+
+
+def test_accepts_token_as_bytes(issuer, verifier):
+    assert verifier.verify(issuer.mint(ROLE, AUD).encode())["sub"] == ROLE
+
+
+# -- the bad-token corpus ---------------------------------------------------------------
+
+
+def test_rejects_alg_none(issuer, verifier):
+    claims = jwt.decode(issuer.mint(ROLE, AUD), options={"verify_signature": False})
+    token = forge({"alg": "none", "typ": "JWT", "kid": "RSA_0"}, claims)
+    assert rejection(verifier, token).reason == "alg_not_allowed"
+
+
+def test_rejects_hs256_keyed_with_the_rsa_public_key_pem(issuer, verifier):
+    pem = issuer.private_key("RSA_0").public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert rejection(verifier, forge_hmac(issuer, pem)).reason == "alg_not_allowed"
+
+
+def test_rejects_hs256_keyed_with_the_rsa_jwk_bytes(issuer, verifier):
+    jwk_bytes = json.dumps(next(k for k in issuer.jwks()["keys"] if k["kid"] == "RSA_0")).encode()
+    assert rejection(verifier, forge_hmac(issuer, jwk_bytes)).reason == "alg_not_allowed"
+
+
+def test_rejects_unknown_kid(issuer, verifier):
+    token = issuer.mint(ROLE, AUD, headers={"kid": "RSA_99"})
+    assert rejection(verifier, token).reason == "unknown_kid"
+
+
+def test_rejects_missing_kid(issuer, verifier):
+    claims = jwt.decode(issuer.mint(ROLE, AUD), options={"verify_signature": False})
+    token = jwt.encode(claims, issuer.private_key("RSA_0"), algorithm="RS256")
+    assert rejection(verifier, token).reason == "missing_kid"
+
+
+def test_rejects_foreign_key_signing_under_a_known_kid(issuer, verifier):
+    foreign = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = issuer.mint(ROLE, AUD, key=foreign)
+    assert jwt.get_unverified_header(token)["kid"] == "RSA_0"
+    assert rejection(verifier, token).reason == "bad_signature"
+
+
+def test_rejects_foreign_ec_key_signing_under_the_ec_kid(issuer, verifier):
+    token = issuer.mint(ROLE, AUD, algorithm="ES384", key=ec.generate_private_key(ec.SECP384R1()))
+    assert rejection(verifier, token).reason == "bad_signature"
+
+
+def test_rejects_expired_token(issuer, verifier):
+    token = issuer.mint(ROLE, AUD, now=time.time() - 1000, lifetime=300)
+    assert rejection(verifier, token).reason == "expired"
+
+
+def test_rejects_token_not_yet_valid(issuer, verifier):
+    token = issuer.mint(ROLE, AUD, extra_claims={"nbf": int(time.time()) + 600})
+    assert rejection(verifier, token).reason == "not_yet_valid"
+
+
+def test_rejects_token_issued_in_the_future(issuer, verifier):
+    token = issuer.mint(ROLE, AUD, now=time.time() + 600)
+    assert rejection(verifier, token).reason == "issued_in_future"
+
+
+def test_rejects_wrong_issuer(issuer, verifier):
+    token = issuer.mint(ROLE, AUD, extra_claims={"iss": issuer.issuer + "/"})
+    assert rejection(verifier, token).reason == "bad_issuer"
+
+
+def test_rejects_wrong_audience(issuer, verifier):
+    token = issuer.mint(ROLE, ["https://other.example", "api://AzureADTokenExchange"])
+    assert rejection(verifier, token).reason == "bad_audience"
+
+
+def test_rejects_missing_subject(issuer, verifier):
+    assert rejection(verifier, issuer.mint(None, AUD)).reason == "missing_claim"
+
+
+def test_rejects_missing_exp(issuer, verifier):
+    assert rejection(verifier, issuer.mint(ROLE, AUD, extra_claims={"exp": None})).reason == "missing_claim"
+
+
+def test_rejects_subject_not_in_allowlist(issuer):
+    verifier = TokenVerifier(issuer.issuer, [AUD], subjects=[ROLE])
+    token = issuer.mint(ROLE.replace("workloads/app", "workloads/App"), AUD)
+    assert rejection(verifier, token).reason == "bad_subject"
+
+
+def test_rejects_tampered_payload(issuer, verifier):
+    header, _, signature = issuer.mint(ROLE, AUD).split(".")
+    claims = jwt.decode(issuer.mint(ROLE, AUD), options={"verify_signature": False})
+    claims["sub"] = "arn:aws:iam::123456789012:role/admin"
+    token = f"{header}.{b64(json.dumps(claims).encode())}.{signature}"
+    assert rejection(verifier, token).reason == "bad_signature"
+
+
+def test_rejects_oversized_token_before_parsing(issuer, verifier):
+    token = issuer.mint(ROLE, AUD, extra_claims={"padding": "x" * 20000})
+    assert rejection(verifier, token).reason == "oversized"
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    ["", "garbage", "a.b.c", "..", "a.b", "eyJhbGciOiJSUzI1NiJ9.e30", "é.é.é", "W10.e30.", None, 42, b"\xff\xfe"],
+)
+def test_rejects_garbage_as_malformed_without_crashing(verifier, garbage):
+    assert rejection(verifier, garbage).reason == "malformed"
+
+
+def test_rejects_non_string_alg_without_crashing(issuer, verifier):
+    claims = jwt.decode(issuer.mint(ROLE, AUD), options={"verify_signature": False})
+    token = forge({"alg": ["RS256"], "kid": "RSA_0"}, claims, b"x")
+    assert rejection(verifier, token).reason == "alg_not_allowed"
+
+
+def test_rejects_rs256_header_naming_the_ec_key(issuer, verifier):
+    token = issuer.mint(ROLE, AUD, algorithm="RS256", headers={"kid": issuer.kid("ES384")})
+    assert rejection(verifier, token).reason == "key_mismatch"
+
+
+def test_rejects_es384_header_naming_the_rsa_key(issuer, verifier):
+    token = issuer.mint(ROLE, AUD, algorithm="ES384", headers={"kid": issuer.kid("RS256")})
+    assert rejection(verifier, token).reason == "key_mismatch"
+
+
+def test_rejects_algorithm_the_verifier_was_not_configured_for(issuer):
+    verifier = TokenVerifier(issuer.issuer, [AUD], algorithms=["ES384"])
+    assert rejection(verifier, issuer.mint(ROLE, AUD, algorithm="RS256")).reason == "alg_not_allowed"
+
+
+# -- keys: discovery, caching, refresh --------------------------------------------------
+
+
+def test_keys_are_fetched_once_and_cached(fresh_issuer):
+    verifier = TokenVerifier(fresh_issuer.issuer, [AUD])
+    for algorithm in ("RS256", "ES384") * 5:
+        verifier.verify(fresh_issuer.mint(ROLE, AUD, algorithm=algorithm))
+    assert fresh_issuer.requests == ["/.well-known/openid-configuration", JWKS_PATH]
+
+
+def test_unknown_kid_refreshes_jwks_at_most_once_per_interval(fresh_issuer):
+    clock = FakeClock()
+    verifier = TokenVerifier(fresh_issuer.issuer, [AUD], min_refresh_interval=30, _clock=clock)
+    verifier.verify(fresh_issuer.mint(ROLE, AUD, now=clock()))
+    forged = fresh_issuer.mint(ROLE, AUD, headers={"kid": "RSA_404"}, now=clock())
+    for _ in range(5):
+        rejection(verifier, forged)
+    assert fresh_issuer.request_count(JWKS_PATH) == 1  # inside the interval: no refresh
+    clock.advance(31)
+    for _ in range(5):
+        assert rejection(verifier, forged).reason == "unknown_kid"
+    assert fresh_issuer.request_count(JWKS_PATH) == 2  # one refresh for the whole burst
+
+
+def test_rotated_in_key_is_picked_up(fresh_issuer):
+    clock = FakeClock()
+    verifier = TokenVerifier(fresh_issuer.issuer, [AUD], _clock=clock)
+    verifier.verify(fresh_issuer.mint(ROLE, AUD, now=clock()))
+    new_kid = fresh_issuer.rotate("RS256")
+    clock.advance(31)
+    token = fresh_issuer.mint(ROLE, AUD, now=clock())
+    assert jwt.get_unverified_header(token)["kid"] == new_kid
+    assert verifier.verify(token)["sub"] == ROLE
+
+
+def test_retired_key_stops_verifying_after_a_refresh(fresh_issuer):
+    clock = FakeClock()
+    verifier = TokenVerifier(fresh_issuer.issuer, [AUD], _clock=clock)
+    old_token = fresh_issuer.mint(ROLE, AUD, now=clock())
+    verifier.verify(old_token)
+    fresh_issuer.rotate("RS256")
+    fresh_issuer.retire("RSA_0")
+    clock.advance(31)
+    verifier.verify(fresh_issuer.mint(ROLE, AUD, now=clock()))  # new kid: refresh
+    assert rejection(verifier, old_token).reason == "unknown_kid"
+
+
+def test_discovery_naming_another_issuer_is_refused():
+    impostor = LocalIssuer("https://0f2c9d3e.tokens.sts.global.api.aws")
+    with impostor.serve():
+        verifier = TokenVerifier(impostor.url, [AUD])
+        token = impostor.mint(ROLE, AUD, extra_claims={"iss": impostor.url})
+        rejected = rejection(verifier, token)
+    assert rejected.reason == "jwks_unavailable"
+    assert "discovery document names issuer" in str(rejected)
+
+
+def test_unreachable_issuer_fails_closed(issuer):
+    with LocalIssuer().serve() as gone:
+        url = gone.url
+    verifier = TokenVerifier(url, [AUD], http_timeout=1)
+    token = issuer.mint(ROLE, AUD, extra_claims={"iss": url})
+    assert rejection(verifier, token).reason == "jwks_unavailable"
+
+
+def test_static_jwks_verifies_offline():
+    offline = LocalIssuer("https://0f2c9d3e.tokens.sts.global.api.aws")
+    verifier = TokenVerifier(offline.issuer, [AUD], jwks=offline.jwks())
+    assert verifier.verify(offline.mint(ROLE, AUD, algorithm="ES384"))["sub"] == ROLE
+
+
+# -- construction -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url", ["http://issuer.example.com", "ftp://127.0.0.1", "127.0.0.1:8080", "http://10.0.0.1:8080", "https://"]
+)
+def test_non_https_non_loopback_issuer_is_refused(url):
+    with pytest.raises(ValueError, match="issuer="):
+        TokenVerifier(url, [AUD])
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080"])
+def test_http_loopback_issuer_is_allowed(url):
+    assert TokenVerifier(url, [AUD]).issuer == url
+
+
+@pytest.mark.parametrize("algorithms", [["RS256", "HS256"], ["none"], ["ES256"], []])
+def test_algorithms_outside_rs256_es384_are_refused(algorithms):
+    with pytest.raises(ValueError, match="algorithms="):
+        TokenVerifier("https://issuer.example.com", [AUD], algorithms=algorithms)
