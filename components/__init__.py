@@ -15,6 +15,11 @@ from typing import Any
 _EXPORTS = {
     "AccountFederation": "components.aws",
     "AccountFederationArgs": "components.aws",
+    "AzureAppTrust": "components.azure",
+    "AzureAppTrustArgs": "components.azure",
+    "AzureManagedIdentityTrust": "components.azure",
+    "AzureManagedIdentityTrustArgs": "components.azure",
+    "AzureRoleAssignmentArgs": "components.azure",
     "FederatedRole": "components.aws",
     "FederatedRoleArgs": "components.aws",
     "FederationDisabledError": "components.aws",

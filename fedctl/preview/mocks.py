@@ -171,6 +171,20 @@ class CloudMocks(pulumi.runtime.Mocks):
         if args.token == "azure-native:authorization:getClientConfig":
             return {"tenantId": self.tenant_id, "subscriptionId": self.subscription_id,
                     "clientId": stable_uuid("deployer"), "objectId": stable_uuid("deployer-object")}
+        if args.token == "azuread:index/getApplication:getApplication":
+            object_id = args.args.get("objectId") or stable_uuid("application", args.args.get("displayName", ""))
+            return {"id": f"/applications/{object_id}", "objectId": object_id,
+                    "clientId": stable_uuid("client", object_id),
+                    "displayName": args.args.get("displayName") or "existing-application"}
+        if args.token == "azure-native:managedidentity:getUserAssignedIdentity":
+            name, group = args.args.get("resourceName"), args.args.get("resourceGroupName")
+            return {
+                "id": f"/subscriptions/{self.subscription_id}/resourceGroups/{group}/providers/"
+                      f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}",
+                "name": name, "location": "westeurope", "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+                "clientId": stable_uuid("uami-client", group, name),
+                "principalId": stable_uuid("uami-principal", group, name), "tenantId": self.tenant_id,
+            }
         if args.token == "gcp:organizations/getProject:getProject":
             project = args.args.get("projectId") or "example-project"
             return {"projectId": project, "number": self.gcp_project_number, "name": project,
