@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -24,7 +25,7 @@ from typing import Any, Iterator
 
 import pulumi
 
-from ..project import PulumiProject
+from ..project import SECRET_PLACEHOLDER, PulumiProject
 from .mocks import CloudMocks, RecordingMonitor
 
 
@@ -98,7 +99,14 @@ def run_program(project: PulumiProject, mocks: CloudMocks | None = None, *, prev
         with _inside(project.main):
             runpy.run_path(str(program), run_name="__main__")
         exported = pulumi.runtime.settings.get_root_resource().outputs
-        return pulumi.Output.from_input(exported).apply(outputs.update)
+
+        async def resolve() -> None:
+            for key, value in exported.items():
+                output = pulumi.Output.from_input(value)
+                # A secret export is shown as a placeholder, whatever produced it.
+                outputs[key] = SECRET_PLACEHOLDER if await output.is_secret() else await output.future()
+
+        return asyncio.ensure_future(resolve())
 
     try:
         execute()

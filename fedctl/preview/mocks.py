@@ -77,6 +77,7 @@ class Registration:
     dependencies: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     provider: str = ""
+    id: str = ""
     protect: bool = False
     retain_on_delete: bool = False
     component_outputs: dict[str, Any] = field(default_factory=dict)
@@ -325,6 +326,7 @@ class RecordingMonitor(MockMonitor):
             dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             provider=request.provider,
+            id=registered.id if registered else "",
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
         )

@@ -1,0 +1,121 @@
+"""The three faces of a preview: text for a terminal, Markdown for a pull request, JSON for machines.
+
+Nothing rendered here is secret: config secrets were replaced by placeholders when the project was
+loaded, and rehearsal tokens never leave the rehearsal (only verdicts do).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .pipeline import PreviewResult
+from .report import PlannedResource, Plan, _short_type
+
+
+def _flags(resource: PlannedResource) -> str:
+    flags = [f for f, on in (("protected", resource.protect), ("retained on delete", resource.retain_on_delete)) if on]
+    return f"  [{', '.join(flags)}]" if flags else ""
+
+
+def _output_lines(value: Any, indent: str) -> list[str]:
+    if isinstance(value, dict):
+        lines = []
+        for key, item in value.items():
+            if isinstance(item, (dict, list)) and item:
+                lines.append(f"{indent}{key}:")
+                lines += _output_lines(item, indent + "  ")
+            else:
+                lines.append(f"{indent}{key}: {item}")
+        return lines
+    if isinstance(value, list):
+        return [f"{indent}- {item}" for item in value]
+    return [f"{indent}{value}"]
+
+
+def _plan_lines(plan: Plan, bullet: str, indent: str) -> list[str]:
+    lines = []
+    for group in plan.groups:
+        lines.append(f"{group.component.name}  ({_short_type(group.component.type)}){_flags(group.component)}")
+        lines += [f"{indent}{detail}" for detail in group.component.details]
+        for member in group.members:
+            lines.append(f"{indent}{bullet} {_short_type(member.type)}  {member.name}{_flags(member)}")
+            lines += [f"{indent}{indent}{indent}{detail}" for detail in member.details]
+        lines.append("")
+    for resource in plan.loose:
+        lines.append(f"{bullet} {_short_type(resource.type)}  {resource.name}{_flags(resource)}")
+        lines += [f"{indent}{indent}{detail}" for detail in resource.details]
+    return lines
+
+
+def summary_line(result: PreviewResult) -> str:
+    custom = sum(1 for r in result.plan.resources if r.custom)
+    mandatory = len(result.mandatory_violations)
+    advisory = len(result.verdicts) - mandatory
+    verdict = "FAILED: mandatory policy violations" if mandatory else "passed"
+    return (f"{custom} resources to create in {len(result.plan.groups)} components; "
+            f"{mandatory} mandatory and {advisory} advisory policy findings; preview {verdict}.")
+
+
+def render_text(result: PreviewResult) -> str:
+    plan = result.plan
+    lines = [f"Preview of {plan.project} (stack {plan.stack}): offline, on Pulumi's mock runtime. "
+             "Nothing was created.", ""]
+    lines += _plan_lines(plan, "+", "  ")
+    if plan.warnings:
+        lines += ["Warnings:"] + [f"  ! {w}" for w in plan.warnings] + [""]
+    lines.append("Policies" + (f" ({result.policy_pack.name}/):" if result.policy_pack else ": no policy pack found"))
+    if not result.verdicts and result.policy_pack:
+        lines.append("  every policy passed")
+    for verdict in result.verdicts:
+        lines.append(f"  [{verdict.enforcement}] {verdict.policy} on {verdict.resource or 'the stack'}:")
+        lines += [f"      {line}" for line in verdict.message.splitlines()]
+    lines += [""]
+    for section in result.extras.get("text_sections", []):
+        lines += section + [""]
+    lines += ["Trust graph:"] + [f"  {e.source.split(':', 1)[-1]} -> {e.target.split(':', 1)[-1]}"
+                                 + (f"  ({e.label})" if e.label else "") for e in result.graph.edges]
+    lines += ["", "Outputs:"] + _output_lines(plan.outputs, "  ") + ["", summary_line(result)]
+    return "\n".join(lines)
+
+
+def render_markdown(result: PreviewResult) -> str:
+    plan = result.plan
+    status = ":x:" if result.mandatory_violations else ":white_check_mark:"
+    lines = [f"## {status} Offline preview of `{plan.project}` (stack `{plan.stack}`)", "",
+             "Run on Pulumi's mock runtime, with no cloud credentials. Nothing was created.", "",
+             f"**{summary_line(result)}**", ""]
+    if result.verdicts:
+        lines += ["### Policy findings", "", "| level | policy | resource | finding |", "|---|---|---|---|"]
+        for verdict in result.verdicts:
+            message = verdict.message.replace("|", "\\|").replace("\n", "<br>")
+            lines.append(f"| {verdict.enforcement} | `{verdict.policy}` | `{verdict.resource or 'stack'}` | {message} |")
+        lines.append("")
+    for section in result.extras.get("markdown_sections", []):
+        lines += section + [""]
+    lines += ["### Trust graph", "", "```mermaid", result.graph.mermaid(), "```", ""]
+    lines += ["<details><summary>Planned resources</summary>", "", "```"]
+    lines += _plan_lines(plan, "+", "  ")
+    lines += ["```", "</details>", ""]
+    if plan.warnings:
+        lines += ["### Warnings", ""] + [f"- {w}" for w in plan.warnings] + [""]
+    lines += ["<details><summary>Stack outputs</summary>", "", "```json",
+              json.dumps(plan.outputs, indent=2, default=str), "```", "</details>"]
+    return "\n".join(lines)
+
+
+def render_json(result: PreviewResult) -> str:
+    plan = result.plan
+    document = {
+        "project": plan.project,
+        "stack": plan.stack,
+        "resources": [r.to_json() for r in plan.resources],
+        "violations": [v.to_json() for v in result.verdicts],
+        "mandatoryViolations": len(result.mandatory_violations),
+        "outputs": plan.outputs,
+        "warnings": plan.warnings,
+        "trustGraph": result.graph.to_json(),
+        "policyPack": result.policy_pack.name if result.policy_pack else None,
+        **result.extras.get("json", {}),
+    }
+    return json.dumps(document, indent=2, default=str)
