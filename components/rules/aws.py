@@ -164,6 +164,13 @@ def check_signing_algorithms(algorithms: Any, field: str) -> list[Violation]:
     return found + check_unique([a for a in names if isinstance(a, str)], field, "signing algorithm")
 
 
+def check_signing_algorithm(algorithm: Any, field: str) -> list[Violation]:
+    """One algorithm for one token request."""
+    if getattr(algorithm, "value", algorithm) not in SIGNING_ALGORITHMS:
+        return [Violation(field, algorithm, f"is not a signing algorithm AWS offers: use one of {', '.join(SIGNING_ALGORITHMS)}")]
+    return []
+
+
 def _tag_text_ok(text: str) -> bool:
     # IAM and STS allow letters, separators, numbers and _.:/=+-@ (the \p{L}\p{Z}\p{N} classes).
     return all(unicodedata.category(ch)[0] in "LZN" or ch in _TAG_PUNCTUATION for ch in text)

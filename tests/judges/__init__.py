@@ -1,0 +1,1 @@
+"""Independent judges that the tests use to check what the components generate."""
