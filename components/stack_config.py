@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .rules import ValidationError, Violation, raise_for
 from .rules import aws as aws_rules
+from .rules import azure as azure_rules
 
 WORKLOAD_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
 
@@ -40,8 +41,80 @@ ROLE_KEYS = (
     "assumeRolePolicy", "roleName", "path", "permissionsBoundary", "tags", "createInstanceProfile",
     "existingRoleArn", "attachTokenPolicy",
 )
-# Relying-party sections a workload may declare; each maps to one component's args.
-TARGET_KEYS: dict[str, tuple[str, ...]] = {}
+
+
+class Deferred:
+    """Stands for a value only known at deploy time (a role's ARN, the account issuer).
+
+    The rules skip values that are not plain (see ``components.rules.is_plain``), so checking a
+    target's settings with Deferred issuer and subjects judges exactly what the config decides.
+    """
+
+    def apply(self, *_: Any) -> "Deferred":
+        return self
+
+    def is_known(self) -> bool:
+        return False
+
+
+DEFERRED = Deferred()
+
+
+@dataclass(frozen=True)
+class TargetKind:
+    """A relying-party section a workload may declare, and the component it becomes."""
+
+    key: str
+    """The config key, e.g. ``azureApp``."""
+    settings: tuple[str, ...]
+    """The camelCase settings it accepts."""
+    check: Callable[..., list[Violation]]
+    """The rules' arg check for the component (args, prefix, spell)."""
+    shared_by: Callable[[Mapping[str, Any]], tuple | None]
+    """What makes two workloads' sections the same relying party (None: never shared)."""
+    needs_rs256: bool = False
+
+
+TARGETS: dict[str, TargetKind] = {
+    kind.key: kind for kind in (
+        TargetKind(
+            key="azureApp",
+            settings=("displayName", "description", "audience", "owners", "roleAssignments",
+                      "existingApplicationObjectId", "existingServicePrincipalObjectId", "existingCredentialCount"),
+            check=azure_rules.check_azure_app_trust_args,
+            shared_by=lambda a: ("app", a.get("existing_application_object_id") or a.get("display_name"))
+            if a.get("existing_application_object_id") or a.get("display_name") else None,
+            needs_rs256=True,
+        ),
+        TargetKind(
+            key="azureManagedIdentity",
+            settings=("identityName", "resourceGroupName", "location", "tags", "existingIdentityName", "audience",
+                      "roleAssignments", "existingCredentialCount"),
+            check=azure_rules.check_managed_identity_trust_args,
+            shared_by=lambda a: ("identity", a.get("resource_group_name"),
+                                 a.get("existing_identity_name") or a.get("identity_name")),
+            needs_rs256=True,
+        ),
+    )
+}
+TARGET_KEYS = {key: kind.settings for key, kind in TARGETS.items()}
+
+
+def credential_name(stack: str, workload: str) -> str:
+    """The federated credential name for a workload: stable, unique per stack, in Entra's charset."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"{stack}-{workload}")[:120]
+
+
+@dataclass(frozen=True)
+class RelyingParty:
+    """One relying party of the stack, trusted by one or more workloads' roles."""
+
+    kind: str
+    """The config key of its kind (``azureApp``, ``azureManagedIdentity``, ``gcp``)."""
+    args: dict[str, Any]
+    """The component args from config (snake_case), without issuer and subjects."""
+    workloads: list[str]
+    """The workloads whose roles it trusts, in config order."""
 
 
 def camel_to_snake(name: str) -> str:
@@ -69,6 +142,8 @@ class StackSpec:
     account: dict[str, Any]
     """AccountFederation args (snake_case)."""
     workloads: list[WorkloadSpec]
+    relying_parties: list[RelyingParty] = field(default_factory=list)
+    """Every relying party, once, with the workloads it trusts (shared ones merged)."""
 
 
 def _snake_section(raw: Any, path: str, allowed: tuple[str, ...], found: list[Violation]) -> dict[str, Any]:
@@ -89,8 +164,8 @@ def _snake_section(raw: Any, path: str, allowed: tuple[str, ...], found: list[Vi
     return section
 
 
-def parse_stack_config(account: Any, workloads: Any) -> StackSpec:
-    """Parse and validate the ``account`` and ``workloads`` config values.
+def parse_stack_config(account: Any, workloads: Any, stack: str = "stack") -> StackSpec:
+    """Parse and validate the ``account`` and ``workloads`` config values for a stack.
 
     Raises :class:`ValidationError` listing every problem, each with its config path.
     """
@@ -132,12 +207,46 @@ def parse_stack_config(account: Any, workloads: Any) -> StackSpec:
         # Audiences may come from the targets alone; only the explicit ones are checked here.
         checked = dict(role_args)
         if not checked.get("audiences") and targets:
-            checked["audiences"] = ["<from relying parties>"]
+            checked["audiences"] = [DEFERRED]
         found += aws_rules.check_federated_role_args(checked, f"{path}.", snake_to_camel)
+        if any(TARGETS[key].needs_rs256 for key in targets):
+            algorithms = role_args.get("signing_algorithms", list(aws_rules.DEFAULT_SIGNING_ALGORITHMS))
+            found += azure_rules.check_rs256_allowed(algorithms, f"{path}.signingAlgorithms")
         specs.append(WorkloadSpec(name=name, role_args=role_args, targets=targets))
 
+    parties = _relying_parties(specs, stack, found)
     raise_for("stack config", found)
-    return StackSpec(account=account_args, workloads=specs)
+    return StackSpec(account=account_args, workloads=specs, relying_parties=parties)
 
 
-__all__ = ["StackSpec", "WorkloadSpec", "parse_stack_config", "ValidationError", "TARGET_KEYS"]
+def _relying_parties(workloads: list[WorkloadSpec], stack: str, found: list[Violation]) -> list[RelyingParty]:
+    """Merge the targets that name the same relying party, then check each one as a whole."""
+    parties: dict[tuple, RelyingParty] = {}
+    first_path: dict[tuple, str] = {}
+    for index, workload in enumerate(workloads):
+        for key, args in workload.targets.items():
+            kind, path = TARGETS[key], f"workloads[{index}].{key}"
+            shared = kind.shared_by(args)
+            group = (key, shared) if shared is not None else (key, "workload", workload.name)
+            if group in parties:
+                if parties[group].args != args:
+                    found.append(Violation(
+                        path, f"{shared[-1]}",
+                        f"names the same relying party as {first_path[group]} with different settings: "
+                        "give every workload that shares it the same settings",
+                    ))
+                parties[group].workloads.append(workload.name)
+            else:
+                parties[group] = RelyingParty(kind=key, args=args, workloads=[workload.name])
+                first_path[group] = path
+    for group, party in parties.items():
+        subjects = {credential_name(stack, w): DEFERRED for w in party.workloads}
+        checked = {**party.args, "issuer": DEFERRED, "subjects": subjects}
+        found += TARGETS[party.kind].check(checked, f"{first_path[group]}.", snake_to_camel)
+    return list(parties.values())
+
+
+__all__ = [
+    "DEFERRED", "RelyingParty", "StackSpec", "TARGETS", "TargetKind", "ValidationError", "WorkloadSpec",
+    "credential_name", "parse_stack_config",
+]

@@ -1,0 +1,84 @@
+"""Reading Pulumi.yaml and Pulumi.<stack>.yaml into the config map the engine would pass."""
+
+import json
+import textwrap
+
+import pytest
+
+from fedctl.project import SECRET_PLACEHOLDER, ProjectError, load_project, stack_names
+
+
+def write(directory, name, text):
+    (directory / name).write_text(textwrap.dedent(text))
+
+
+@pytest.fixture
+def project_dir(tmp_path):
+    write(tmp_path, "Pulumi.yaml", """\
+        name: demo
+        runtime: python
+        config:
+          demo:greeting:
+            value: hello
+          demo:limits:
+            value: {max: 3}
+          aws:region:
+            default: us-east-1
+        """)
+    write(tmp_path, "Pulumi.dev.yaml", """\
+        config:
+          aws:region: eu-west-1
+          demo:workloads:
+            - name: a
+              audiences: [x]
+          count: 3
+          enabled: true
+          demo:apiKey:
+            secure: v1:AAAABBBBCCCC
+          demo:nested:
+            password:
+              secure: v1:DDDDEEEE
+            user: admin
+        """)
+    return tmp_path
+
+
+def test_stack_values_override_project_defaults(project_dir):
+    project = load_project(project_dir, "dev")
+    assert project.config["aws:region"] == "eu-west-1"
+    assert project.config["demo:greeting"] == "hello"
+
+
+def test_bare_keys_get_the_project_namespace(project_dir):
+    assert load_project(project_dir, "dev").config["demo:count"] == "3"
+
+
+def test_scalars_are_strings_and_objects_are_json(project_dir):
+    project = load_project(project_dir, "dev")
+    assert project.config["demo:enabled"] == "true"
+    assert json.loads(project.config["demo:workloads"]) == [{"name": "a", "audiences": ["x"]}]
+    assert project.object("limits") == {"max": 3}
+
+
+def test_secrets_are_replaced_by_a_placeholder_and_listed(project_dir):
+    project = load_project(project_dir, "dev")
+    assert project.config["demo:apiKey"] == SECRET_PLACEHOLDER
+    assert json.loads(project.config["demo:nested"]) == {"password": SECRET_PLACEHOLDER, "user": "admin"}
+    assert sorted(project.secret_keys) == ["demo:apiKey", "demo:nested"]
+    assert "v1:" not in json.dumps(project.config)
+
+
+def test_a_stack_without_a_file_gets_the_project_defaults(project_dir):
+    project = load_project(project_dir, "prod")
+    assert project.stack_file is None
+    assert project.config["aws:region"] == "us-east-1"
+
+
+def test_a_directory_without_pulumi_yaml_is_refused(tmp_path):
+    with pytest.raises(ProjectError, match="no Pulumi.yaml"):
+        load_project(tmp_path, "dev")
+
+
+def test_stacks_are_found_by_their_files(project_dir):
+    write(project_dir, "Pulumi.pr-123.yaml", "config: {}\n")
+    assert stack_names(project_dir) == ["dev", "pr-123"]
