@@ -1,14 +1,22 @@
 """The ``fedctl`` command line.
 
     fedctl preview [--cwd DIR] [--stack NAME] [--json | --markdown]   review a Pulumi program offline
+    fedctl token --audience AUD [--raw | --format google-executable]  mint a token as the current role
+    fedctl verify --issuer URL --audience AUD < token                 verify a token like a relying party
+    fedctl exchange azure|gcp --workload NAME [--outputs FILE]        prove a deployed trust works
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import json
+import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
 
@@ -47,6 +55,107 @@ def _preview(options: argparse.Namespace) -> int:
     return EXIT_VIOLATIONS if result.mandatory_violations else EXIT_OK
 
 
+def _sts_client(options: argparse.Namespace) -> Any:
+    """A client for an explicit STS endpoint (a VPC endpoint, a test stand-in), else None."""
+    if not getattr(options, "sts_endpoint", None):
+        return None
+    import boto3
+
+    return boto3.client("sts", endpoint_url=options.sts_endpoint, region_name=options.region)
+
+
+def decode_claims(token: str) -> dict[str, Any]:
+    """The payload of a JWT, NOT verified: for showing what a token says, never for trusting it."""
+    try:
+        payload = token.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError) as error:
+        raise ValueError("not a JWT") from error
+
+
+def _token(options: argparse.Namespace) -> int:
+    from .errors import FederationError
+    from .tokens import AwsTokenSupplier
+
+    tags = {}
+    for item in options.tag or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            print(f"fedctl token: --tag {item!r}: expected KEY=VALUE", file=sys.stderr)
+            return EXIT_ERROR
+        tags[key] = value
+    try:
+        supplier = AwsTokenSupplier(options.audience, signing_algorithm=options.algorithm,
+                                    duration_seconds=options.duration, tags=tags or None,
+                                    region=options.region, sts_client=_sts_client(options))
+        token = supplier.get_token()
+    except (FederationError, ValueError) as error:
+        print(f"fedctl token: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    if options.format == "google-executable":
+        # The executable-sourced credential response google-auth reads (credential_source.executable).
+        expiry = supplier.expiration
+        print(json.dumps({"version": 1, "success": True, "token_type": "urn:ietf:params:oauth:token-type:jwt",
+                          "id_token": token, "expiration_time": int(expiry.timestamp()) if expiry else None}))
+    elif options.format == "raw":
+        print(token)
+    else:
+        print(json.dumps(decode_claims(token), indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+def _verify(options: argparse.Namespace) -> int:
+    from .errors import TokenRejected
+    from .verify import TokenVerifier
+
+    token = sys.stdin.read().strip()
+    try:
+        verifier = TokenVerifier(options.issuer, options.audience,
+                                 algorithms=tuple(options.algorithm or ("RS256", "ES384")),
+                                 subjects=options.subject or None)
+        claims = verifier.verify(token)
+    except TokenRejected as rejection:
+        print(f"fedctl verify: rejected ({rejection.reason}): {rejection}", file=sys.stderr)
+        return EXIT_VIOLATIONS
+    except ValueError as error:
+        print(f"fedctl verify: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    print(json.dumps(claims, indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+def _stack_outputs(options: argparse.Namespace) -> dict[str, Any]:
+    if options.outputs:
+        text = sys.stdin.read() if options.outputs == "-" else Path(options.outputs).read_text()
+        return json.loads(text)
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise ValueError("give --outputs FILE (from `pulumi stack output --json`): the Pulumi CLI is not installed")
+    command = [pulumi, "stack", "output", "--json"] + (["--stack", options.stack] if options.stack else [])
+    return json.loads(subprocess.run(command, check=True, capture_output=True, text=True, timeout=120).stdout)
+
+
+def _exchange(options: argparse.Namespace) -> int:
+    from .errors import FederationError
+    from .exchange import exchange_azure, exchange_gcp
+
+    try:
+        outputs = _stack_outputs(options)
+        if options.cloud == "azure":
+            extra = {"authority": options.authority, "disable_instance_discovery": True} if options.authority else {}
+            result = exchange_azure(outputs, options.workload, scope=options.scope, region=options.region,
+                                    sts_client=_sts_client(options), wait_seconds=options.wait,
+                                    progress=_progress(False), **extra)
+        else:
+            result = exchange_gcp(outputs, options.workload, region=options.region, sts_client=_sts_client(options),
+                                  token_url=options.token_url, impersonation_url=options.impersonation_url)
+    except (FederationError, ValueError, OSError, subprocess.CalledProcessError) as error:
+        print(f"fedctl exchange {options.cloud}: {error}", file=sys.stderr)
+        return EXIT_VIOLATIONS
+    print(result.summary)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fedctl", description="AWS outbound identity federation toolkit.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -66,6 +175,49 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--graph-image", help="also draw the trust graph to this PNG (needs graphviz)")
     preview.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     preview.set_defaults(handler=_preview)
+
+    def aws_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--region", help="AWS region of the STS endpoint (default: the AWS SDK's)")
+        command.add_argument("--sts-endpoint", help="an explicit STS endpoint URL (e.g. a VPC endpoint)")
+
+    token = commands.add_parser("token", help="mint an outbound token as the current AWS role",
+                                description="Call STS GetWebIdentityToken with the current credentials. "
+                                            "Prints the decoded claims; the raw token only when asked.")
+    token.add_argument("--audience", action="append", required=True, help="audience (repeatable)")
+    token.add_argument("--algorithm", default="RS256", choices=["RS256", "ES384"])
+    token.add_argument("--duration", type=int, default=300, help="lifetime in seconds (60-3600, default 300)")
+    token.add_argument("--tag", action="append", help="request tag KEY=VALUE (repeatable)")
+    shown = token.add_mutually_exclusive_group()
+    shown.add_argument("--raw", dest="format", action="store_const", const="raw",
+                       help="print the raw token (a credential: handle it like one)")
+    shown.add_argument("--format", choices=["claims", "raw", "google-executable"], default="claims",
+                       help="google-executable: the response google-auth's executable credential source reads")
+    aws_options(token)
+    token.set_defaults(handler=_token)
+
+    verify = commands.add_parser("verify", help="verify a token from stdin as a relying party would")
+    verify.add_argument("--issuer", required=True, help="the issuer the token must come from")
+    verify.add_argument("--audience", action="append", required=True, help="an accepted audience (repeatable)")
+    verify.add_argument("--subject", action="append", help="an accepted subject, i.e. role ARN (repeatable)")
+    verify.add_argument("--algorithm", action="append", choices=["RS256", "ES384"], help="accepted algorithm")
+    verify.set_defaults(handler=_verify)
+
+    exchange = commands.add_parser("exchange", help="prove a deployed trust works: AWS token -> cloud token",
+                                   description="Mint the workload's AWS token and exchange it at Azure or "
+                                               "Google, reading the stack's outputs. Access tokens are "
+                                               "never printed.")
+    exchange.add_argument("cloud", choices=["azure", "gcp"])
+    exchange.add_argument("--workload", required=True, help="the workload name in the stack outputs")
+    exchange.add_argument("--outputs", help="`pulumi stack output --json` saved to a file (- for stdin)")
+    exchange.add_argument("--stack", help="read the outputs with the Pulumi CLI from this stack")
+    exchange.add_argument("--scope", default="https://management.azure.com/.default", help="Azure scope")
+    exchange.add_argument("--wait", type=float, default=300,
+                          help="seconds to keep retrying while Azure propagates a new credential (default 300)")
+    exchange.add_argument("--authority", help="Entra authority URL (sovereign clouds, tests)")
+    exchange.add_argument("--token-url", help="Google STS token URL (default: from the credential configuration)")
+    exchange.add_argument("--impersonation-url", help="IAM Credentials API base URL, e.g. https://iamcredentials.googleapis.com/v1 (tests)")
+    aws_options(exchange)
+    exchange.set_defaults(handler=_exchange)
     return parser
 
 
