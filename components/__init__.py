@@ -23,6 +23,8 @@ _EXPORTS = {
     "FederatedRole": "components.aws",
     "FederatedRoleArgs": "components.aws",
     "FederationDisabledError": "components.aws",
+    "GcpWorkloadIdentityTrust": "components.gcp",
+    "GcpWorkloadIdentityTrustArgs": "components.gcp",
     "SigningAlgorithm": "components.aws",
     "ValidationError": "components.rules",
 }

@@ -20,7 +20,8 @@ from typing import Any, Mapping, NotRequired, Optional, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from .rules import ValidationError, Violation, is_plain, raise_for
+from .checks import check_resolved, checked, log_warnings
+from .rules import ValidationError, raise_for
 from .rules import aws as aws_rules
 from .rules.aws import ALGORITHM_KEY, AUDIENCE_KEY, DURATION_KEY, TOKEN_ACTION
 
@@ -42,14 +43,8 @@ class FederationDisabledError(RuntimeError):
     """The account has not switched outbound identity federation on."""
 
 
-def _log_warnings(found: Sequence[Violation], resource: pulumi.Resource) -> None:
-    for violation in found:
-        pulumi.log.warn(violation.message, resource=resource)
 
 
-def _check_resolved(subject: str, violations: list[Violation], resource: pulumi.Resource) -> None:
-    """For Output values: raise on errors once the value is known (fails the deployment)."""
-    _log_warnings(raise_for(subject, violations), resource)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,7 +168,7 @@ class AccountFederation(pulumi.ComponentResource):
             issuer = pulumi.Output.from_input(self._look_up_issuer(name))
 
         def validated(value: str) -> str:
-            _check_resolved(f"AccountFederation '{name}'", aws_rules.check_issuer(value, "issuer"), self)
+            check_resolved(f"AccountFederation '{name}'", aws_rules.check_issuer(value, "issuer"), self)
             return value
 
         self.issuer = issuer.apply(validated)
@@ -280,7 +275,7 @@ class FederatedRole(pulumi.ComponentResource):
         subject_name = f"FederatedRole '{name}'"
         early_warnings = raise_for(subject_name, aws_rules.check_federated_role_args(args))
         super().__init__(f"{TYPE_PREFIX}:FederatedRole", name, {}, opts)
-        _log_warnings(early_warnings, self)
+        log_warnings(early_warnings, self)
 
         algorithms = args.get("signing_algorithms", list(aws_rules.DEFAULT_SIGNING_ALGORITHMS))
         duration = args.get("max_duration_seconds", aws_rules.DEFAULT_DURATION_SECONDS)
@@ -288,7 +283,7 @@ class FederatedRole(pulumi.ComponentResource):
 
         def build_policy(values: list[Any]) -> str:
             audiences, max_duration, algs, keys = values
-            _check_resolved(subject_name, (
+            check_resolved(subject_name, (
                 aws_rules.check_audiences(audiences, "audiences")
                 + aws_rules.check_duration_seconds(max_duration, "max_duration_seconds")
                 + aws_rules.check_signing_algorithms(algs, "signing_algorithms")
@@ -301,13 +296,8 @@ class FederatedRole(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         if args.get("existing_role_arn"):
-            existing = pulumi.Output.from_input(args["existing_role_arn"])
-
-            def checked(arn: str) -> str:
-                _check_resolved(subject_name, aws_rules.check_role_arn(arn, "existing_role_arn"), self)
-                return arn
-
-            self.role_arn = existing.apply(checked)
+            self.role_arn = checked(args["existing_role_arn"], aws_rules.check_role_arn, "existing_role_arn",
+                                    subject_name, self)
             self.role_name = self.role_arn.apply(lambda arn: aws_rules.parse_role_arn(arn).name)
             self.instance_profile_name = pulumi.Output.from_input(None)
             if args.get("attach_token_policy"):

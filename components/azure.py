@@ -31,12 +31,13 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from typing import Any, Callable, Mapping, NotRequired, Optional, Sequence, TypedDict
+from typing import Any, Mapping, NotRequired, Optional, Sequence, TypedDict
 
 import pulumi
 import pulumi_azuread as azuread
 from pulumi_azure_native import authorization, managedidentity
 
+from .checks import check_resolved, checked, log_warnings
 from .rules import ValidationError, Violation, is_plain, raise_for
 from .rules import azure as azure_rules
 
@@ -50,27 +51,10 @@ ROLE_ASSIGNMENT_NAMESPACE = uuid.UUID("c2ef74cd-714a-47a3-a55c-d319c21c548a")
 PRINCIPAL_TYPE = "ServicePrincipal"
 
 
-def _log_warnings(found: Sequence[Violation], resource: pulumi.Resource) -> None:
-    for violation in found:
-        pulumi.log.warn(violation.message, resource=resource)
 
 
-def _check_resolved(subject: str, violations: list[Violation], resource: pulumi.Resource) -> None:
-    """For Output values: raise on errors once the value is known (fails the deployment)."""
-    _log_warnings(raise_for(subject, violations), resource)
 
 
-def _checked(value: Any, check: Callable[[Any, str], list[Violation]], field: str, subject: str,
-             resource: pulumi.Resource) -> Any:
-    """A plain value was checked before registration and passes as is; an Output is checked on resolve."""
-    if is_plain(value):
-        return value
-
-    def validated(resolved: Any) -> Any:
-        _check_resolved(subject, check(resolved, field), resource)
-        return resolved
-
-    return pulumi.Output.from_input(value).apply(validated)
 
 
 def _single_audience(audience: Any) -> str:
@@ -101,17 +85,17 @@ class _Credentials:
 
     def __init__(self, args: Mapping[str, Any], subject: str, resource: pulumi.Resource):
         self.subjects: dict[str, Any] = dict(args["subjects"])
-        self.issuer = _checked(args["issuer"], azure_rules.check_fic_issuer, "issuer", subject, resource)
+        self.issuer = checked(args["issuer"], azure_rules.check_fic_issuer, "issuer", subject, resource)
         algorithms = args.get("signing_algorithms")
         if algorithms is not None and not is_plain(algorithms):
             # Nothing else consumes the algorithms, so the credentials wait for their check.
-            checked = _checked(algorithms, azure_rules.check_rs256_allowed, "signing_algorithms", subject, resource)
-            self.issuer = pulumi.Output.all(self.issuer, checked).apply(lambda values: values[0])
+            allowed = checked(algorithms, azure_rules.check_rs256_allowed, "signing_algorithms", subject, resource)
+            self.issuer = pulumi.Output.all(self.issuer, allowed).apply(lambda values: values[0])
         audience = args.get("audience", azure_rules.DEFAULT_AUDIENCE)
         if is_plain(audience):
             self.audience = _single_audience(audience)
         else:
-            self.audience = _checked(audience, azure_rules.check_fic_audience, "audience", subject, resource) \
+            self.audience = checked(audience, azure_rules.check_fic_audience, "audience", subject, resource) \
                 .apply(_single_audience)
         self.subject_inputs = {key: self._subject(key, subject, resource) for key in self.subjects}
 
@@ -136,7 +120,7 @@ class _Credentials:
                         "trusted once per app or identity",
                     ))
                     break
-            _check_resolved(subject, found, resource)
+            check_resolved(subject, found, resource)
             return resolved[index]
 
         return pulumi.Output.all(*[self.subjects[k] for k in keys]).apply(validated)
@@ -172,13 +156,13 @@ def _assign_roles(component: pulumi.ComponentResource, name: str, subject: str,
         else:
             logical = f"{name}-role-assignment-{index}"
 
-            def checked(values: list[str], field: str = field) -> list[str]:
+            def valid_assignment(values: list[str], field: str = field) -> list[str]:
                 scope_value, role_value = values
-                _check_resolved(subject, azure_rules.check_role_assignment(
+                check_resolved(subject, azure_rules.check_role_assignment(
                     {"scope": scope_value, "role": role_value}, field), component)
                 return values
 
-            resolved = pulumi.Output.all(scope, role).apply(checked)
+            resolved = pulumi.Output.all(scope, role).apply(valid_assignment)
             assignment_name = resolved.apply(lambda v: _assignment_name(name, v[0], v[1]))
             scope = resolved.apply(lambda v: v[0])
             definition = resolved.apply(
@@ -264,7 +248,7 @@ class AzureAppTrust(pulumi.ComponentResource):
         subject_name = f"AzureAppTrust '{name}'"
         early_warnings = raise_for(subject_name, azure_rules.check_azure_app_trust_args(args))
         super().__init__(f"{TYPE_PREFIX}:AzureAppTrust", name, {}, opts)
-        _log_warnings(early_warnings, self)
+        log_warnings(early_warnings, self)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
 
@@ -274,7 +258,7 @@ class AzureAppTrust(pulumi.ComponentResource):
 
         existing = args.get("existing_application_object_id")
         if existing:
-            object_id = pulumi.Output.from_input(_checked(
+            object_id = pulumi.Output.from_input(checked(
                 existing, lambda v, f: azure_rules.check_guid(v, f, "the existing application's object ID"),
                 "existing_application_object_id", subject_name, self))
             # The lookup also proves the app exists (and can be read) at preview.
@@ -283,7 +267,7 @@ class AzureAppTrust(pulumi.ComponentResource):
             self.application_object_id = object_id
             application_id = object_id.apply(lambda oid: f"/applications/{oid}")
             principal = args.get("existing_service_principal_object_id")
-            self.service_principal_object_id = pulumi.Output.from_input(principal and _checked(
+            self.service_principal_object_id = pulumi.Output.from_input(principal and checked(
                 principal, lambda v, f: azure_rules.check_guid(v, f, "the existing service principal's object ID"),
                 "existing_service_principal_object_id", subject_name, self))
         else:
@@ -400,20 +384,20 @@ class AzureManagedIdentityTrust(pulumi.ComponentResource):
         subject_name = f"AzureManagedIdentityTrust '{name}'"
         early_warnings = raise_for(subject_name, azure_rules.check_managed_identity_trust_args(args))
         super().__init__(f"{TYPE_PREFIX}:AzureManagedIdentityTrust", name, {}, opts)
-        _log_warnings(early_warnings, self)
+        log_warnings(early_warnings, self)
 
         credentials = _Credentials(args, subject_name, self)
-        group = _checked(args["resource_group_name"], azure_rules.check_resource_group_name,
+        group = checked(args["resource_group_name"], azure_rules.check_resource_group_name,
                          "resource_group_name", subject_name, self)
 
         existing = args.get("existing_identity_name")
         if existing:
-            existing = _checked(existing, azure_rules.check_identity_name, "existing_identity_name",
+            existing = checked(existing, azure_rules.check_identity_name, "existing_identity_name",
                                 subject_name, self)
 
             def usable(found: Any) -> Any:
                 # An identity in Malaysia South cannot hold FICs; only Azure knows where it lives.
-                _check_resolved(subject_name, azure_rules.check_managed_identity_location(
+                check_resolved(subject_name, azure_rules.check_managed_identity_location(
                     found.location, "existing_identity_name (location)"), self)
                 return found
 
@@ -430,10 +414,10 @@ class AzureManagedIdentityTrust(pulumi.ComponentResource):
         else:
             identity = managedidentity.UserAssignedIdentity(
                 f"{name}-identity",
-                resource_name_=_checked(args["identity_name"], azure_rules.check_identity_name,
+                resource_name_=checked(args["identity_name"], azure_rules.check_identity_name,
                                         "identity_name", subject_name, self),
                 resource_group_name=group,
-                location=_checked(args["location"], azure_rules.check_managed_identity_location,
+                location=checked(args["location"], azure_rules.check_managed_identity_location,
                                   "location", subject_name, self),
                 tags=args.get("tags"),
                 opts=pulumi.ResourceOptions(parent=self),

@@ -1,0 +1,412 @@
+"""GCP rules and builders, with the generated CEL judged by cel-python (an independent implementation)."""
+
+import random
+import string
+
+import pytest
+from judges.cel import ERROR, CelJudge, aws_claims
+
+from components.rules import aws as aws_rules
+from components.rules import gcp
+
+ACCOUNT = "123456789012"
+OTHER_ACCOUNT = "210987654321"
+SSO_ROLE = ("arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
+            "AWSReservedSSO_ReadOnly_0123456789abcdef")
+SSO_ROLE_NO_REGION = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_fedcba9876543210"
+EXPORTER = "arn:aws:iam::123456789012:role/exporter"
+NAME_CHARS = string.ascii_letters + string.digits + "+=,.@_-"
+PATH_CHARS = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "/")
+
+# Every shape of role ARN we could think of, including paths that try to confuse a parser.
+ARN_SHAPES = [
+    EXPORTER,
+    SSO_ROLE,
+    SSO_ROLE_NO_REGION,
+    "arn:aws:iam::123456789012:role/service-role/lambda-exec",
+    "arn:aws:iam::123456789012:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS",
+    "arn:aws:iam::123456789012:role/teams/payments/batch/exporter",
+    "arn:aws:iam::123456789012:role/" + "/".join(f"level{i}" for i in range(60)) + "/deep",
+    "arn:aws:iam::123456789012:role/" + "p" * 510 + "/long-path",
+    "arn:aws:iam::123456789012:role/" + "N" * 64,
+    "arn:aws:iam::123456789012:role/a/" + "+=,.@_-" + "x" * 57,
+    "arn:aws:iam::123456789012:role/iam::999999999999:decoy/role/x/after-decoys",
+    "arn:aws:iam::123456789012:role/it's/a\\path/with:colons/quoted",
+    "arn:aws:iam::123456789012:role/role/role",
+    "arn:aws-cn:iam::123456789012:role/china/app",
+    "arn:aws-us-gov:iam::123456789012:role/gov",
+    "arn:aws:iam::210987654321:role/exporter",
+]
+
+
+def random_arn(rng: random.Random) -> str:
+    depth = rng.choice([0, 0, 1, 2, 3, 5, 12, 40])
+    path = "/" + "".join("".join(rng.choice(PATH_CHARS) for _ in range(rng.randint(1, 12))) + "/"
+                         for _ in range(depth))
+    name = "".join(rng.choice(NAME_CHARS) for _ in range(rng.randint(1, 64)))
+    account = "".join(rng.choice(string.digits) for _ in range(12))
+    partition = rng.choice(["aws", "aws-cn", "aws-us-gov"])
+    return f"arn:{partition}:iam::{account}:role{path[: aws_rules.MAX_ROLE_PATH_LENGTH]}{name}"
+
+
+RANDOM_ARNS = [random_arn(random.Random(seed)) for seed in range(300)]
+
+
+@pytest.fixture(scope="module")
+def judge():
+    return CelJudge()
+
+
+# -- google.subject --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("arn", ARN_SHAPES + RANDOM_ARNS)
+def test_the_mapping_cel_gives_exactly_the_mapped_subject(judge, arn):
+    assert aws_rules.parse_role_arn(arn) is not None, "the test ARN itself must be valid"
+    subject = judge.map_attributes(gcp.attribute_mapping(), aws_claims(arn))["google.subject"]
+    parsed = aws_rules.parse_role_arn(arn)
+    assert subject == gcp.mapped_subject(arn) == f"{parsed.account_id}:{parsed.name}"
+    assert len(subject.encode()) <= gcp.MAX_MAPPED_SUBJECT_BYTES <= gcp.MAX_GOOGLE_SUBJECT_BYTES
+
+
+def test_the_mapped_subject_of_an_sso_role_drops_the_path():
+    assert gcp.mapped_subject(SSO_ROLE) == "123456789012:AWSReservedSSO_ReadOnly_0123456789abcdef"
+    assert len(SSO_ROLE.encode()) > 100  # why the ARN itself is not the subject
+
+
+def test_mapped_subjects_are_distinct_per_role():
+    roles = {(p.account_id, p.name.lower()): arn for arn in ARN_SHAPES + RANDOM_ARNS
+             if (p := aws_rules.parse_role_arn(arn))}
+    subjects = [gcp.mapped_subject(arn) for arn in roles.values()]
+    assert len(set(subjects)) == len(subjects)
+
+
+def test_the_longest_possible_subject_is_77_bytes():
+    arn = "arn:aws:iam::123456789012:role/" + "p/" * 255 + "N" * 64
+    assert len(gcp.mapped_subject(arn).encode()) == 77 == gcp.MAX_MAPPED_SUBJECT_BYTES
+
+
+def test_the_other_attributes_are_the_account_claim_and_the_full_arn(judge):
+    attributes = judge.map_attributes(gcp.attribute_mapping(), aws_claims(SSO_ROLE))
+    assert attributes["attribute.aws_account"] == ACCOUNT
+    assert attributes["attribute.aws_role"] == SSO_ROLE
+
+
+def test_the_mapping_evaluates_cleanly_for_a_token_without_aws_claims(judge):
+    attributes = judge.map_attributes(gcp.attribute_mapping(), {"sub": EXPORTER})
+    assert attributes["attribute.aws_account"] == ""
+
+
+def test_the_mapping_is_within_googles_limits():
+    mapping = gcp.attribute_mapping()
+    assert gcp.check_attribute_mapping(mapping, "attribute_mapping") == []
+    assert all(len(expression) <= 2048 for expression in mapping.values())
+
+
+def test_a_non_arn_maps_to_no_subject():
+    with pytest.raises(ValueError):
+        gcp.mapped_subject("arn:aws:iam::123456789012:user/alice")
+
+
+# -- attribute condition ---------------------------------------------------------------------------
+
+TRUSTED = [SSO_ROLE, EXPORTER, "arn:aws:iam::123456789012:role/it's/a\\path/quoted"]
+
+
+@pytest.fixture(scope="module")
+def condition():
+    return gcp.attribute_condition(ACCOUNT, TRUSTED)
+
+
+@pytest.mark.parametrize("arn", TRUSTED)
+def test_the_condition_accepts_each_trusted_role(judge, condition, arn):
+    assert judge.outcome(condition, aws_claims(arn), gcp.attribute_mapping()) is True
+
+
+@pytest.mark.parametrize("claims", [
+    aws_claims("arn:aws:iam::123456789012:role/someone-else"),
+    aws_claims("arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123456789abcdef"),
+    aws_claims(SSO_ROLE.replace(ACCOUNT, OTHER_ACCOUNT)),
+    aws_claims(EXPORTER.replace(ACCOUNT, OTHER_ACCOUNT)),
+    aws_claims(EXPORTER, account_id=OTHER_ACCOUNT),  # right role ARN, but AWS says another account
+    aws_claims(EXPORTER + "-2"),
+    aws_claims(EXPORTER.upper().replace("ARN:AWS:IAM", "arn:aws:iam").replace(":ROLE/", ":role/")),
+], ids=["other-role", "other-sso-role", "same-path-other-account", "same-name-other-account",
+        "account-claim-mismatch", "name-prefix", "case-changed"])
+def test_the_condition_rejects_everything_else(judge, condition, claims):
+    assert judge.outcome(condition, claims, gcp.attribute_mapping()) is False
+
+
+def test_a_token_without_the_aws_claim_namespace_is_cleanly_rejected(judge, condition):
+    claims = aws_claims(EXPORTER)
+    del claims["https://sts.amazonaws.com/"]
+    assert judge.outcome(condition, claims, gcp.attribute_mapping()) is False
+
+
+def test_a_token_whose_aws_claims_lack_the_account_is_cleanly_rejected(judge, condition):
+    claims = aws_claims(EXPORTER)
+    del claims["https://sts.amazonaws.com/"]["aws_account"]
+    assert judge.outcome(condition, claims, gcp.attribute_mapping()) is False
+
+
+def test_the_condition_pins_the_nested_account_claim_and_the_exact_arns(condition):
+    assert "assertion['https://sts.amazonaws.com/'].aws_account == '123456789012'" in condition
+    assert condition.endswith("]") and "assertion.sub in [" in condition
+
+
+def test_the_condition_lists_a_role_once(judge):
+    assert gcp.attribute_condition(ACCOUNT, [EXPORTER, EXPORTER]).count(EXPORTER) == 1
+
+
+def test_a_condition_over_4096_characters_is_reported():
+    arns = [f"arn:aws:iam::123456789012:role/{'p' * 180}/role-{i}" for i in range(25)]
+    found = gcp.check_attribute_condition(gcp.attribute_condition(ACCOUNT, arns), "subjects")
+    assert found and found[0].field == "subjects" and "at most 4096" in found[0].rule
+    args = {**VALID_ARGS, "subjects": {f"r{i}": arn for i, arn in enumerate(arns)}}
+    assert [v.field for v in gcp.check_gcp_trust_args(args)] == ["subjects"]
+
+    class FakeOutput:
+        def apply(self, fn): ...
+        def is_known(self): ...
+
+    # The length is known at preview even when the account is still an Output.
+    assert [v.field for v in gcp.check_gcp_trust_args({**args, "aws_account_id": FakeOutput()})] == ["subjects"]
+
+
+# -- IDs ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value,rule", [
+    ("abc", "has 3 characters"),
+    ("a" * 33, "has 33 characters"),
+    ("Upper-case", "may only hold lowercase letters"),
+    ("under_score", "may only hold lowercase letters"),
+    ("gcp-pool", "must not start with 'gcp-'"),
+    (1234, "must be a string"),
+])
+@pytest.mark.parametrize("check,field", [(gcp.check_pool_id, "pool_id"), (gcp.check_provider_id, "provider_id")])
+def test_bad_ids_are_refused_naming_the_field(check, field, value, rule):
+    found = check(value, field)
+    assert found and all(v.field == field for v in found)
+    assert any(rule in v.message for v in found)
+
+
+@pytest.mark.parametrize("value", ["aws1", "a" * 32, "1234", "aws-pool-1", "gcp4"])
+def test_valid_ids_pass(value):
+    assert gcp.check_pool_id(value, "pool_id") == [] == gcp.check_provider_id(value, "provider_id")
+
+
+ODD_NAMES = ["", "x", "---", "GCP", "gcp", "gcp-trust", "Ünïcødé trust", "9lives", "a" * 200,
+             "prod/exporter:gcp", "a_b.c d", "-leading-and-trailing-"]
+
+
+@pytest.mark.parametrize("name", ODD_NAMES)
+def test_default_ids_are_valid_for_any_name(name):
+    assert gcp.check_pool_id(gcp.default_pool_id(name), "pool_id") == []
+    assert gcp.check_provider_id(gcp.default_provider_id(name), "provider_id") == []
+    assert gcp.check_service_account_id(gcp.default_service_account_id(name), "sa") == []
+    for generation in (1, 2, 9999):
+        assert gcp.check_pool_id(gcp.default_pool_id(name, generation), "pool_id") == []
+
+
+def test_default_ids_are_deterministic_and_a_new_generation_gives_fresh_ones():
+    assert gcp.default_pool_id("reports") == gcp.default_pool_id("reports")
+    assert gcp.default_pool_id("reports").startswith("reports-")
+    generations = {gcp.default_pool_id("reports", g) for g in range(5)}
+    assert len(generations) == 5
+    assert gcp.default_provider_id("reports", 1) != gcp.default_provider_id("reports")
+    # Names that slug alike still get different IDs.
+    assert gcp.default_pool_id("a b") != gcp.default_pool_id("a-b")
+
+
+def test_a_new_generation_keeps_the_service_account():
+    assert gcp.default_service_account_id("reports").startswith("reports-")
+
+
+# -- audiences and names ---------------------------------------------------------------------------
+
+def test_canonical_names_and_principals():
+    assert gcp.canonical_audience("42", "pool", "prov") == (
+        "//iam.googleapis.com/projects/42/locations/global/workloadIdentityPools/pool/providers/prov")
+    assert gcp.token_audience("42", "pool", "prov") == (
+        "https://iam.googleapis.com/projects/42/locations/global/workloadIdentityPools/pool/providers/prov")
+    assert gcp.token_audience("42", "pool", "prov", ["api://gcp", "b"]) == "api://gcp"
+    assert gcp.principal_for("42", "pool", "123456789012:exporter") == (
+        "principal://iam.googleapis.com/projects/42/locations/global/workloadIdentityPools/pool/"
+        "subject/123456789012:exporter")
+
+
+@pytest.mark.parametrize("audiences,field,rule", [
+    (["a"] * 11, "allowed_audiences", "allowed 0-10"),
+    (["x" * 257], "allowed_audiences[0]", "has 257 characters"),
+    ([""], "allowed_audiences[0]", "has 0 characters"),
+    (["has space"], "allowed_audiences[0]", "whitespace"),
+    (["https://*.example.com"], "allowed_audiences[0]", "'*'"),
+    (["a", "a"], "allowed_audiences[1]", "listed twice"),
+    ("api://gcp", "allowed_audiences", "must be a list"),
+])
+def test_bad_allowed_audiences_are_refused(audiences, field, rule):
+    found = gcp.check_allowed_audiences(audiences, "allowed_audiences")
+    assert any(v.field == field and rule in v.message for v in found), found
+
+
+def test_the_credential_configuration_runs_fedctl_and_impersonates():
+    config = gcp.credential_configuration("42", "pool", "prov", "sa@p.iam.gserviceaccount.com", "https://aud")
+    assert config["audience"] == gcp.canonical_audience("42", "pool", "prov")
+    assert config["credential_source"]["executable"]["command"] == (
+        "fedctl token --audience https://aud --format google-executable")
+    assert config["service_account_impersonation_url"] == (
+        "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/sa@p.iam.gserviceaccount.com"
+        ":generateAccessToken")
+
+
+def test_the_service_account_resource_name_names_its_project_when_it_can():
+    assert gcp.service_account_resource_name("sa@proj-1.iam.gserviceaccount.com") == (
+        "projects/proj-1/serviceAccounts/sa@proj-1.iam.gserviceaccount.com")
+    assert gcp.service_account_resource_name("123-compute@developer.gserviceaccount.com") == (
+        "projects/-/serviceAccounts/123-compute@developer.gserviceaccount.com")
+
+
+# -- subjects and the subject length ---------------------------------------------------------------
+
+def test_google_subject_is_measured_in_bytes():
+    assert gcp.check_google_subject("é" * 64, "subjects.x") != []  # 64 characters, 128 bytes
+    assert gcp.check_google_subject("e" * 127, "subjects.x") == []
+
+
+@pytest.mark.parametrize("arn,rule", [
+    ("arn:aws:iam::210987654321:role/exporter", "belongs to account 210987654321"),
+    ("arn:aws:iam::123456789012:user/alice", "must be an IAM role ARN"),
+    ("arn:aws:sts::123456789012:assumed-role/exporter/session", "must be an IAM role ARN"),
+    ("arn:aws:iam::123456789012:role/" + "n" * 65, "role name of 65 characters"),
+])
+def test_untrustable_subjects_are_refused(arn, rule):
+    found = gcp.check_trusted_role(arn, ACCOUNT, "subjects.x")
+    assert [v.field for v in found] == ["subjects.x"] and rule in found[0].message
+
+
+def test_two_labels_for_one_role_are_refused():
+    found = gcp.check_distinct_subjects({
+        "a": EXPORTER, "b": EXPORTER, "c": "arn:aws:iam::123456789012:role/other-path/exporter"}, "subjects")
+    assert [v.field for v in found] == ["subjects.b", "subjects.c"]
+    assert "same role as 'a'" in found[0].rule and "one of the two ARNs is wrong" in found[1].rule
+
+
+# -- check_gcp_trust_args --------------------------------------------------------------------------
+
+VALID_ARGS = {
+    "project": "my-project-1",
+    "issuer": "https://a1d2b0fd-1177-4468-9351-2fe0c0ffe723.tokens.sts.global.api.aws",
+    "aws_account_id": ACCOUNT,
+    "subjects": {"exporter": EXPORTER, "sso": SSO_ROLE},
+    "create_service_account": True,
+}
+
+
+def test_valid_args_pass():
+    assert gcp.check_gcp_trust_args(VALID_ARGS) == []
+    assert gcp.check_gcp_trust_args({**VALID_ARGS, "id_generation": 0, "pool_id": "aws-pool",
+                                     "provider_id": "aws-prov"}) == []
+    assert gcp.check_gcp_trust_args({**VALID_ARGS, "create_service_account": False,
+                                     "service_account_email": "sa@my-project-1.iam.gserviceaccount.com",
+                                     "pool_id": "aws-pool", "allowed_audiences": ["api://gcp"]}) == []
+
+
+@pytest.mark.parametrize("change,field,rule", [
+    ({"project": "My Project"}, "project", "must be a GCP project ID"),
+    ({"project": None}, "project", "is required"),
+    ({"issuer": "https://example.com/"}, "issuer", "must not end with a slash"),
+    ({"issuer": "http://x.tokens.sts.global.api.aws"}, "issuer", "must start with https://"),
+    ({"aws_account_id": "12345"}, "aws_account_id", "12-digit"),
+    ({"subjects": {}}, "subjects", "at least one"),
+    ({"subjects": ["arn"]}, "subjects", "must be a map"),
+    ({"subjects": {"x": 42}}, "subjects.x", "must be an IAM role ARN"),
+    ({"subjects": {"bad label!": EXPORTER}}, "subjects.bad label!", "must be a label"),
+    ({"subjects": {"x": "arn:aws:iam::210987654321:role/x"}}, "subjects.x", "belongs to account"),
+    ({"pool_id": "gcp-mine"}, "pool_id", "gcp-"),
+    ({"provider_id": "ab"}, "provider_id", "has 2 characters"),
+    ({"id_generation": -1}, "id_generation", "out of range"),
+    ({"id_generation": 1, "pool_id": "aws-pool", "provider_id": "aws-prov"}, "id_generation", "only applies"),
+    ({"allowed_audiences": ["a b"]}, "allowed_audiences[0]", "whitespace"),
+    ({"create_service_account": "yes"}, "create_service_account", "true or false"),
+    ({"create_service_account": False}, "service_account_email", "is required"),
+    ({"service_account_email": "sa@my-project-1.iam.gserviceaccount.com"}, "service_account_email",
+     "cannot be combined"),
+    ({"create_service_account": False, "service_account_email": "someone@gmail.com"}, "service_account_email",
+     "must be a service account email"),
+])
+def test_every_rejection_names_its_field(change, field, rule):
+    args = {k: v for k, v in {**VALID_ARGS, **change}.items() if v is not None}
+    found = gcp.check_gcp_trust_args(args)
+    assert any(v.field == field and rule in v.message for v in found), [v.message for v in found]
+
+
+def test_fields_are_spelled_the_way_the_user_wrote_them():
+    camel = lambda key: "".join(p if i == 0 else p.title() for i, p in enumerate(key.split("_")))  # noqa: E731
+    found = gcp.check_gcp_trust_args(
+        {**VALID_ARGS, "aws_account_id": "x", "create_service_account": False}, "gcp[0].", camel)
+    assert {v.field for v in found} == {"gcp[0].awsAccountId", "gcp[0].serviceAccountEmail"}
+    assert "createServiceAccount" in next(v.rule for v in found if v.field.endswith("serviceAccountEmail"))
+
+
+def test_ids_must_be_plain():
+    class FakeOutput:
+        def apply(self, fn): ...
+        def is_known(self): ...
+
+    found = gcp.check_gcp_trust_args({**VALID_ARGS, "pool_id": FakeOutput()})
+    assert [(v.field, v.value) for v in found] == [("pool_id", "<Output>")]
+
+
+def test_output_subject_arns_are_left_for_later():
+    class FakeOutput:
+        def apply(self, fn): ...
+        def is_known(self): ...
+
+    assert gcp.check_gcp_trust_args({**VALID_ARGS, "subjects": {"later": FakeOutput()}}) == []
+    found = gcp.check_gcp_trust_args({**VALID_ARGS, "subjects": FakeOutput()})
+    assert [v.field for v in found] == ["subjects"] and "plain map" in found[0].rule
+
+
+def test_attribute_mapping_rule_catches_bad_keys_and_too_many_attributes():
+    found = gcp.check_attribute_mapping({"google.subject": "assertion.sub", "attribute.Bad-Key": "x",
+                                         "subject": "x", "attribute.ok": "y" * 2049}, "attribute_mapping")
+    assert [v.field for v in found] == ["attribute_mapping.attribute.Bad-Key", "attribute_mapping.subject",
+                                        "attribute_mapping.attribute.ok"]
+    many = {"google.subject": "assertion.sub", **{f"attribute.a{i}": "x" for i in range(51)}}
+    assert "at most 50" in gcp.check_attribute_mapping(many, "m")[0].rule
+    assert "google.subject" in gcp.check_attribute_mapping({"attribute.a": "x"}, "m")[0].rule
+
+
+def test_a_broken_expression_is_an_error_not_an_acceptance(judge):
+    assert judge.outcome("assertion.missing == 'x'", aws_claims(EXPORTER)) == ERROR
+
+
+# -- judging hand-written providers and grants (the policy pack's rules) ---------------------------
+
+def test_our_generated_condition_pins_account_and_roles():
+    condition = gcp.attribute_condition("123456789012", ["arn:aws:iam::123456789012:role/a"])
+    assert gcp.check_condition_pins_account(condition, "c") == []
+
+
+def test_a_provider_without_a_condition_is_rejected():
+    assert "is missing" in gcp.check_condition_pins_account(None, "provider.attributeCondition")[0].rule
+
+
+def test_a_condition_that_does_not_pin_the_account_is_rejected():
+    found = gcp.check_condition_pins_account("assertion.sub.startsWith('arn:aws:iam::')", "c")
+    assert "does not pin the AWS account" in found[0].rule
+
+
+def test_a_condition_pinning_only_the_account_is_advisory():
+    found = gcp.check_condition_pins_account(
+        "assertion['https://sts.amazonaws.com/'].aws_account == '123456789012'", "c")
+    assert [v.severity for v in found] == ["warning"]
+
+
+def test_a_pool_wide_workload_identity_user_grant_is_rejected():
+    member = "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/aws/*"
+    assert gcp.check_impersonation_member("roles/iam.workloadIdentityUser", member, "m")
+
+
+def test_a_grant_to_one_principal_passes():
+    member = gcp.principal_for("1", "aws", "123456789012:app")
+    assert gcp.check_impersonation_member("roles/iam.workloadIdentityUser", member, "m") == []
