@@ -16,7 +16,13 @@ from typing import Any
 
 import pulumi
 
-from components import AccountFederation, AzureAppTrust, AzureManagedIdentityTrust, FederatedRole
+from components import (
+    AccountFederation,
+    AzureAppTrust,
+    AzureManagedIdentityTrust,
+    FederatedRole,
+    GcpWorkloadIdentityTrust,
+)
 from components.rules import raise_for
 from components.rules import aws as aws_rules
 from components.rules import azure as azure_rules
@@ -36,10 +42,20 @@ def role_args_for(workload: WorkloadSpec, stack: str, audiences: list[Any]) -> d
     return args
 
 
-def audience_of(party: RelyingParty) -> Any:
+def party_name(party: RelyingParty, stack: str) -> str:
+    """The component name of a relying party: from the stack and its first workload."""
+    return f"{stack}-{party.workloads[0]}-{party.kind.lower()}"
+
+
+def audience_of(party: RelyingParty, stack: str) -> Any:
     """The audience a role must request (and its policy pin) for this relying party."""
     if party.kind in ("azureApp", "azureManagedIdentity"):
         return party.args.get("audience", azure_rules.DEFAULT_AUDIENCE)
+    if party.kind == "gcp":
+        return GcpWorkloadIdentityTrust.audience_for(
+            party_name(party, stack), party.args["project"], pool_id=party.args.get("pool_id"),
+            provider_id=party.args.get("provider_id"), allowed_audiences=party.args.get("allowed_audiences"),
+            id_generation=party.args.get("id_generation", 0))
     raise ValueError(f"unknown relying party kind {party.kind}")
 
 
@@ -53,18 +69,21 @@ def checked_subject(role: FederatedRole, account: AccountFederation, workload: s
     return pulumi.Output.all(account.account_id, role.subject).apply(check)
 
 
-def trust_for(party: RelyingParty, stack: str, issuer: Any, subjects: dict[str, Any]) -> tuple[str, Any, dict]:
-    """Create the component for one relying party; return its config key, itself and its exports."""
-    name = f"{stack}-{'-'.join(party.workloads[:1])}-{party.kind.lower()}"
-    args = {**party.args, "issuer": issuer, "subjects": subjects}
+def trust_for(party: RelyingParty, stack: str, account: AccountFederation, subjects: dict[str, Any]) -> dict:
+    """Create the component for one relying party; return what the stack exports of it."""
+    name = party_name(party, stack)
+    args = {**party.args, "issuer": account.issuer, "subjects": subjects}
     if party.kind == "azureApp":
         args.setdefault("display_name", f"aws-{stack}-{party.workloads[0]}")
-        trust = AzureAppTrust(name, args)
-        return party.kind, trust, {"clientId": trust.client_id, "tenantId": trust.tenant_id}
+        app = AzureAppTrust(name, args)
+        return {"clientId": app.client_id, "tenantId": app.tenant_id}
     if party.kind == "azureManagedIdentity":
-        trust = AzureManagedIdentityTrust(name, args)
-        return party.kind, trust, {"clientId": trust.client_id, "tenantId": trust.tenant_id,
-                                   "principalId": trust.principal_id}
+        identity = AzureManagedIdentityTrust(name, args)
+        return {"clientId": identity.client_id, "tenantId": identity.tenant_id, "principalId": identity.principal_id}
+    if party.kind == "gcp":
+        pool = GcpWorkloadIdentityTrust(name, {**args, "aws_account_id": account.account_id})
+        return {"audience": pool.audience, "credentialConfiguration": pool.credential_configuration,
+                "serviceAccountEmail": pool.service_account_email, "providerName": pool.provider_name}
     raise ValueError(f"unknown relying party kind {party.kind}")
 
 
@@ -75,7 +94,7 @@ def compose(spec: StackSpec, stack: str) -> dict[str, Any]:
     audiences: dict[str, list[Any]] = {w.name: [] for w in spec.workloads}
     for party in spec.relying_parties:
         for workload in party.workloads:
-            audiences[workload].append(audience_of(party))
+            audiences[workload].append(audience_of(party, stack))
 
     roles: dict[str, FederatedRole] = {}
     subjects: dict[str, pulumi.Output[str]] = {}
@@ -88,9 +107,9 @@ def compose(spec: StackSpec, stack: str) -> dict[str, Any]:
 
     for party in spec.relying_parties:
         trusted = {credential_name(stack, w): subjects[w] for w in party.workloads}
-        key, _, outputs = trust_for(party, stack, account.issuer, trusted)
+        outputs = trust_for(party, stack, account, trusted)
         for workload in party.workloads:
-            exported[workload][key] = outputs
+            exported[workload][party.kind] = outputs
 
     return {
         "issuer": account.issuer,

@@ -32,6 +32,7 @@ from typing import Any, Callable, Mapping
 from .rules import ValidationError, Violation, raise_for
 from .rules import aws as aws_rules
 from .rules import azure as azure_rules
+from .rules import gcp as gcp_rules
 
 WORKLOAD_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
 
@@ -94,6 +95,14 @@ TARGETS: dict[str, TargetKind] = {
             shared_by=lambda a: ("identity", a.get("resource_group_name"),
                                  a.get("existing_identity_name") or a.get("identity_name")),
             needs_rs256=True,
+        ),
+        TargetKind(
+            key="gcp",
+            settings=("project", "poolId", "providerId", "idGeneration", "allowedAudiences", "serviceAccountEmail",
+                      "createServiceAccount"),
+            check=gcp_rules.check_gcp_trust_args,
+            shared_by=lambda a: ("pool", a.get("project"), a.get("pool_id"), a.get("provider_id"))
+            if a.get("pool_id") and a.get("provider_id") else None,
         ),
     )
 }
@@ -241,7 +250,7 @@ def _relying_parties(workloads: list[WorkloadSpec], stack: str, found: list[Viol
                 first_path[group] = path
     for group, party in parties.items():
         subjects = {credential_name(stack, w): DEFERRED for w in party.workloads}
-        checked = {**party.args, "issuer": DEFERRED, "subjects": subjects}
+        checked = {**party.args, "issuer": DEFERRED, "subjects": subjects, "aws_account_id": DEFERRED}
         found += TARGETS[party.kind].check(checked, f"{first_path[group]}.", snake_to_camel)
     return list(parties.values())
 

@@ -35,6 +35,7 @@ if str(_REPOSITORY) not in sys.path:
 from components.rules import ERROR, WARNING, Violation  # noqa: E402
 from components.rules import aws as aws_rules  # noqa: E402
 from components.rules import azure as azure_rules  # noqa: E402
+from components.rules import gcp as gcp_rules  # noqa: E402
 
 CONFIG_DEFAULTS: dict[str, Any] = {
     "maxDurationSeconds": aws_rules.MAX_DURATION_SECONDS,
@@ -252,6 +253,68 @@ azure_roles_es384_advice = StackValidationPolicy(
 )
 
 
+# -- GCP -----------------------------------------------------------------------------------------
+
+GCP_PROVIDER_TYPE = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"
+# IAM grants on service accounts and projects: (type, how to list (role, member) pairs).
+GCP_IAM_GRANTS: dict[str, Callable[[Mapping[str, Any]], Iterable[tuple[str, Any, Any]]]] = {
+    "gcp:serviceaccount/iAMMember:IAMMember": lambda p: [("member", p.get("role"), p.get("member"))],
+    "gcp:projects/iAMMember:IAMMember": lambda p: [("member", p.get("role"), p.get("member"))],
+    "gcp:serviceaccount/iAMBinding:IAMBinding":
+        lambda p: [(f"members[{i}]", p.get("role"), m) for i, m in enumerate(p.get("members") or [])],
+    "gcp:projects/iAMBinding:IAMBinding":
+        lambda p: [(f"members[{i}]", p.get("role"), m) for i, m in enumerate(p.get("members") or [])],
+}
+
+
+def gcp_violations(args: ResourceValidationArgs) -> list[Violation]:
+    props, name = args.props, args.name
+    found: list[Violation] = []
+    if args.resource_type == GCP_PROVIDER_TYPE:
+        oidc = props.get("oidc") or {}
+        issuer = oidc.get("issuerUri")
+        if not issuer:
+            return []  # not an OIDC provider (AWS SigV4, SAML, X.509): not ours to judge
+        found += [v for v in aws_rules.check_issuer(issuer, f"{name}.oidc.issuerUri") if v.severity == WARNING]
+        found += gcp_rules.check_condition_pins_account(props.get("attributeCondition"), f"{name}.attributeCondition")
+        allowed = (pack_config(args).get("allowedAudiences") or {}).get("gcp")
+        for audience in oidc.get("allowedAudiences") or []:
+            if allowed is not None and audience not in allowed:
+                found.append(Violation(f"{name}.oidc.allowedAudiences", audience, "is not an allowed audience for GCP"))
+    grants = GCP_IAM_GRANTS.get(args.resource_type)
+    if grants is not None:
+        for where, role, member in grants(props):
+            found += gcp_rules.check_impersonation_member(role, member, f"{name}.{where}")
+    return found
+
+
+def _validate_gcp(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    report(gcp_violations(args), ERROR, report_violation)
+
+
+def _advise_gcp(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    report(gcp_violations(args), WARNING, report_violation)
+
+
+gcp_trust_pinned = ResourceValidationPolicy(
+    name="gcp-trust-pinned",
+    description="GCP providers on an AWS issuer pin the account in their attribute condition, and "
+                "roles/iam.workloadIdentityUser never goes to a whole pool.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_validate_gcp,
+    config_schema=CONFIG_SCHEMA,
+)
+
+gcp_advice = ResourceValidationPolicy(
+    name="gcp-advice",
+    description="GCP settings worth a reviewer's look: conditions that pin the account but not the roles, "
+                "issuers that do not look like AWS account issuers.",
+    enforcement_level=EnforcementLevel.ADVISORY,
+    validate=_advise_gcp,
+    config_schema=CONFIG_SCHEMA,
+)
+
+
 POLICIES = [
     token_grants_pinned,
     token_grants_advice,
@@ -260,4 +323,6 @@ POLICIES = [
     azure_advice,
     azure_roles_allow_rs256,
     azure_roles_es384_advice,
+    gcp_trust_pinned,
+    gcp_advice,
 ]

@@ -1,7 +1,6 @@
 """The policy pack, run as its own process and driven over the analyzer gRPC protocol, as the CLI does."""
 
 import json
-from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -179,3 +178,26 @@ def test_a_pack_that_cannot_start_is_reported(tmp_path):
     with pytest.raises(PolicyPackError, match="failed to start"):
         with PolicyPackServer(tmp_path):
             pass
+
+
+def provider(name, **inputs):
+    values = {"oidc": {"issuerUri": ISSUER}, "attributeCondition":
+              "'https://sts.amazonaws.com/' in assertion && assertion['https://sts.amazonaws.com/'].aws_account"
+              f" == '123456789012' && assertion.sub in ['{ROLE_ARN}']", **inputs}
+    return resource("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider", name, values)
+
+
+def test_a_pinned_gcp_provider_passes(pack):
+    assert pack.analyze(provider("ok")) == []
+
+
+def test_a_gcp_provider_without_a_condition_is_a_mandatory_violation(pack):
+    verdicts = pack.analyze(provider("open", attributeCondition=None))
+    assert [(v.policy, v.enforcement) for v in verdicts] == [("gcp-trust-pinned", "mandatory")]
+
+
+def test_impersonation_by_a_whole_pool_is_a_mandatory_violation(pack):
+    member = "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/aws/*"
+    binding = resource("gcp:serviceaccount/iAMBinding:IAMBinding", "everyone",
+                       {"role": "roles/iam.workloadIdentityUser", "members": [member]})
+    assert findings(pack.analyze(binding), "gcp-trust-pinned")

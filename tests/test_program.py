@@ -68,3 +68,53 @@ def test_bad_config_fails_before_anything_is_registered():
     with pytest.raises(ProgramError, match=r"workloads\[0\]\.maxDurationSeconds: 1 is out of range") as caught:
         run_program(replace(project, config=broken))
     assert caught.value.registrations == {}
+
+
+def test_the_dev_stack_wires_each_relying_party_to_its_workload():
+    run = run_program(load_project(ROOT, "dev"))
+    workloads = run.outputs["workloads"]
+    assert set(workloads["reports-reader"]["azureManagedIdentity"]) == {"clientId", "tenantId", "principalId"}
+    assert set(workloads["sso-readonly"]["azureApp"]) == {"clientId", "tenantId"}
+    assert workloads["usage-exporter"]["gcp"]["audience"].startswith("https://iam.googleapis.com/projects/")
+
+
+def test_each_role_pins_exactly_the_audiences_of_its_relying_parties():
+    run = run_program(load_project(ROOT, "dev"))
+    pinned = {r.name: json.loads(r.inputs["policy"])["Statement"][0]["Condition"]["ForAllValues:StringEquals"]
+              ["sts:IdentityTokenAudience"] for r in run.monitor.of_type("aws:iam/rolePolicy:RolePolicy")}
+    gcp_audience = run.outputs["workloads"]["usage-exporter"]["gcp"]["audience"]
+    assert pinned["dev-reports-reader-token-policy"] == ["api://AzureADTokenExchange"]
+    assert pinned["dev-usage-exporter-token-policy"] == ["https://api.example.com", gcp_audience]
+
+
+def test_every_credential_trusts_its_workloads_role_exactly():
+    run = run_program(load_project(ROOT, "dev"))
+    issuer, workloads = run.outputs["issuer"], run.outputs["workloads"]
+    [identity_credential] = run.monitor.of_type("azure-native:managedidentity:FederatedIdentityCredential")
+    assert (identity_credential.inputs["issuer"], identity_credential.inputs["subject"]) == (
+        issuer, workloads["reports-reader"]["subject"])
+    [app_credential] = run.monitor.of_type(
+        "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential")
+    assert app_credential.inputs["subject"] == workloads["sso-readonly"]["subject"]
+    [provider] = run.monitor.of_type("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider")
+    assert workloads["usage-exporter"]["subject"] in provider.inputs["attributeCondition"]
+
+
+def test_an_es384_only_workload_wired_to_azure_is_refused_at_preview():
+    project = load_project(ROOT, "dev")
+    broken = dict(project.config)
+    broken["outbound-federation:workloads"] = json.dumps([{
+        "name": "signer", "trustedServices": ["ec2.amazonaws.com"], "signingAlgorithms": ["ES384"],
+        "azureApp": {"displayName": "signer"}}])
+    with pytest.raises(ProgramError, match=r"workloads\[0\]\.signingAlgorithms: \['ES384'\] does not allow RS256"):
+        run_program(replace(project, config=broken))
+
+
+def test_an_existing_role_of_another_account_is_refused():
+    project = load_project(ROOT, "dev")
+    broken = dict(project.config)
+    broken["outbound-federation:workloads"] = json.dumps([{
+        "name": "foreign", "existingRoleArn": "arn:aws:iam::210987654321:role/x",
+        "azureApp": {"displayName": "foreign"}}])
+    with pytest.raises(ProgramError, match="belongs to account 210987654321, not 123456789012"):
+        run_program(replace(project, config=broken))
