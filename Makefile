@@ -7,7 +7,7 @@ STACK ?= dev
 
 .PHONY: setup test preview clean
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-runtime.txt pyproject.toml tests/tools/package-lock.json
+$(STAMP): requirements.txt requirements-dev.txt requirements-runtime.txt requirements-preview.txt pyproject.toml tests/tools/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt

@@ -14,7 +14,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -41,6 +40,7 @@ def _preview(options: argparse.Namespace) -> int:
             Path(options.cwd), options.stack,
             policy_pack=Path(options.policy_pack) if options.policy_pack else None,
             policy_config=load_policy_config(Path(options.policy_pack_config) if options.policy_pack_config else None),
+            rehearsal=not options.no_rehearsal,
             progress=_progress(options.quiet),
         )
     except (ProjectError, ProgramError, PolicyPackError, ValueError, OSError) as error:
@@ -52,7 +52,7 @@ def _preview(options: argparse.Namespace) -> int:
               "fedctl: graphviz (dot) is not installed; no image drawn", file=sys.stderr)
     render = render_json if options.json else render_markdown if options.markdown else render_text
     print(render(result))
-    return EXIT_VIOLATIONS if result.mandatory_violations else EXIT_OK
+    return EXIT_VIOLATIONS if result.failed else EXIT_OK
 
 
 def _sts_client(options: argparse.Namespace) -> Any:
@@ -164,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
         "preview", help="run a Pulumi Python program offline: plan, policy verdicts, trust graph",
         description="Run a Pulumi Python program on the SDK's mock runtime (no CLI, no credentials), "
                     "check it with the policy pack over the analyzer protocol, and draw its trust graph. "
-                    "Exits 1 when a mandatory policy is violated, 2 when the program cannot run.")
+                    "Exits 1 when a mandatory policy is violated or the trust rehearsal finds a wrong cell, "
+                    "2 when the program cannot run.")
     preview.add_argument("--cwd", default=".", help="the Pulumi project directory (default: .)")
     preview.add_argument("--stack", default="dev", help="the stack whose Pulumi.<stack>.yaml to use (default: dev)")
     formats = preview.add_mutually_exclusive_group()
@@ -173,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--policy-pack", help="policy pack directory (default: the project's policy/, else ours)")
     preview.add_argument("--policy-pack-config", help="JSON file of policy config, as for pulumi --policy-pack-config")
     preview.add_argument("--graph-image", help="also draw the trust graph to this PNG (needs graphviz)")
+    preview.add_argument("--no-rehearsal", action="store_true",
+                         help="skip the trust rehearsal (tokens from a local issuer judged by each relying party)")
     preview.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     preview.set_defaults(handler=_preview)
 

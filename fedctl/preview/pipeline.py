@@ -9,11 +9,12 @@ Example::
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from ..project import load_project
+from ..rehearsal import RehearsalResult, rehearse
 from .analyzer import PolicyPackServer, Verdict
 from .engine import ProgramRun, run_program
 from .graph import TrustGraph, build_trust_graph
@@ -30,11 +31,16 @@ class PreviewResult:
     verdicts: list[Verdict]
     graph: TrustGraph
     policy_pack: Path | None
-    extras: dict[str, Any] = field(default_factory=dict)
+    rehearsal: RehearsalResult | None = None
 
     @property
     def mandatory_violations(self) -> list[Verdict]:
         return [v for v in self.verdicts if v.enforcement == "mandatory"]
+
+    @property
+    def failed(self) -> bool:
+        """A mandatory policy is violated, or a trust lets in the wrong token (or keeps out the right one)."""
+        return bool(self.mandatory_violations or (self.rehearsal and self.rehearsal.wrong_cells))
 
 
 def default_policy_pack(project_dir: Path) -> Path | None:
@@ -62,6 +68,7 @@ def run_preview(
     *,
     policy_pack: Path | None = None,
     policy_config: dict[str, Any] | None = None,
+    rehearsal: bool = True,
     progress: Callable[[str], None] = lambda message: None,
 ) -> PreviewResult:
     progress(f"loading {project_dir.name or project_dir}/Pulumi.yaml and Pulumi.{stack}.yaml")
@@ -80,4 +87,8 @@ def run_preview(
             verdicts = server.analyze_all(run.monitor.registrations.values())
     progress("drawing the trust graph")
     graph = build_trust_graph(run)
-    return PreviewResult(run=run, plan=plan, verdicts=verdicts, graph=graph, policy_pack=pack)
+    rehearsed = None
+    if rehearsal:
+        progress("rehearsing every trust with tokens from a local AWS-shaped issuer on 127.0.0.1")
+        rehearsed = rehearse(run)
+    return PreviewResult(run=run, plan=plan, verdicts=verdicts, graph=graph, policy_pack=pack, rehearsal=rehearsed)

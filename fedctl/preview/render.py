@@ -52,9 +52,52 @@ def summary_line(result: PreviewResult) -> str:
     custom = sum(1 for r in result.plan.resources if r.custom)
     mandatory = len(result.mandatory_violations)
     advisory = len(result.verdicts) - mandatory
-    verdict = "FAILED: mandatory policy violations" if mandatory else "passed"
+    wrong = len(result.rehearsal.wrong_cells) if result.rehearsal else 0
+    reasons = [text for text, count in (("mandatory policy violations", mandatory), ("wrong rehearsal cells", wrong))
+               if count]
+    verdict = f"FAILED: {' and '.join(reasons)}" if reasons else "passed"
+    rehearsed = (f"; {len(result.rehearsal.cases)} rehearsal cases, {wrong} wrong" if result.rehearsal else "")
     return (f"{custom} resources to create in {len(result.plan.groups)} components; "
-            f"{mandatory} mandatory and {advisory} advisory policy findings; preview {verdict}.")
+            f"{mandatory} mandatory and {advisory} advisory policy findings{rehearsed}; preview {verdict}.")
+
+
+def _rehearsal_groups(result: PreviewResult) -> list[tuple[str, list[Any]]]:
+    groups: dict[str, list[Any]] = {}
+    for case in result.rehearsal.cases:
+        groups.setdefault(case.relying_party, []).append(case)
+    return list(groups.items())
+
+
+def _rehearsal_text(result: PreviewResult) -> list[str]:
+    if result.rehearsal is None:
+        return []
+    rehearsal = result.rehearsal
+    lines = [f"Trust rehearsal: {rehearsal.tokens_minted} tokens from a local AWS-shaped issuer on 127.0.0.1, "
+             "judged by each relying party's rules:"]
+    for party, cases in _rehearsal_groups(result):
+        lines.append(f"  {party}")
+        for case in cases:
+            mark = "ok   " if case.ok else "WRONG"
+            lines.append(f"    {mark} {case.role.rsplit('/', 1)[-1]:<40.40} {case.scenario:<28} "
+                         f"{case.outcome}ed ({case.reason})")
+    lines += [f"  note: {note}" for note in rehearsal.notes]
+    return lines + [""]
+
+
+def _rehearsal_markdown(result: PreviewResult) -> list[str]:
+    if result.rehearsal is None:
+        return []
+    lines = ["### Trust rehearsal", "",
+             f"{result.rehearsal.tokens_minted} tokens from a local AWS-shaped issuer, judged by each relying "
+             "party's documented rules.", ""]
+    for party, cases in _rehearsal_groups(result):
+        lines += [f"**{party}**", "", "| | role | token | expected | outcome | why |", "|---|---|---|---|---|---|"]
+        for case in cases:
+            lines.append(f"| {'✅' if case.ok else '❌'} | `{case.role.split(':role/')[-1]}` | {case.scenario} | "
+                         f"{case.expected} | {case.outcome} | {case.reason} |")
+        lines.append("")
+    lines += [f"- {note}" for note in result.rehearsal.notes]
+    return lines + [""]
 
 
 def render_text(result: PreviewResult) -> str:
@@ -71,8 +114,7 @@ def render_text(result: PreviewResult) -> str:
         lines.append(f"  [{verdict.enforcement}] {verdict.policy} on {verdict.resource or 'the stack'}:")
         lines += [f"      {line}" for line in verdict.message.splitlines()]
     lines += [""]
-    for section in result.extras.get("text_sections", []):
-        lines += section + [""]
+    lines += _rehearsal_text(result)
     lines += ["Trust graph:"] + [f"  {e.source.split(':', 1)[-1]} -> {e.target.split(':', 1)[-1]}"
                                  + (f"  ({e.label})" if e.label else "") for e in result.graph.edges]
     lines += ["", "Outputs:"] + _output_lines(plan.outputs, "  ") + ["", summary_line(result)]
@@ -81,7 +123,7 @@ def render_text(result: PreviewResult) -> str:
 
 def render_markdown(result: PreviewResult) -> str:
     plan = result.plan
-    status = ":x:" if result.mandatory_violations else ":white_check_mark:"
+    status = ":x:" if result.failed else ":white_check_mark:"
     lines = [f"## {status} Offline preview of `{plan.project}` (stack `{plan.stack}`)", "",
              "Run on Pulumi's mock runtime, with no cloud credentials. Nothing was created.", "",
              f"**{summary_line(result)}**", ""]
@@ -91,8 +133,7 @@ def render_markdown(result: PreviewResult) -> str:
             message = verdict.message.replace("|", "\\|").replace("\n", "<br>")
             lines.append(f"| {verdict.enforcement} | `{verdict.policy}` | `{verdict.resource or 'stack'}` | {message} |")
         lines.append("")
-    for section in result.extras.get("markdown_sections", []):
-        lines += section + [""]
+    lines += _rehearsal_markdown(result)
     lines += ["### Trust graph", "", "```mermaid", result.graph.mermaid(), "```", ""]
     lines += ["<details><summary>Planned resources</summary>", "", "```"]
     lines += _plan_lines(plan, "+", "  ")
@@ -116,6 +157,7 @@ def render_json(result: PreviewResult) -> str:
         "warnings": plan.warnings,
         "trustGraph": result.graph.to_json(),
         "policyPack": result.policy_pack.name if result.policy_pack else None,
-        **result.extras.get("json", {}),
+        "rehearsal": result.rehearsal.to_json() if result.rehearsal else None,
+        "failed": result.failed,
     }
     return json.dumps(document, indent=2, default=str)

@@ -1,0 +1,105 @@
+"""The trust rehearsal: tokens from a local AWS-shaped issuer, judged by each planned relying party."""
+
+import json
+
+import pytest
+from conftest import ROOT
+
+from fedctl.cli import main
+from fedctl.issuer import LocalIssuer
+from fedctl.preview.engine import run_program
+from fedctl.project import load_project
+from fedctl.rehearsal import ACCEPT, INTENDED, OPEN_DOOR, REJECT, SCENARIOS, actual_role, rehearse
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return rehearse(run_program(load_project(ROOT, "dev")))
+
+
+def cases_of(result, party_fragment):
+    return {c.scenario: c for c in result.cases if party_fragment in c.relying_party}
+
+
+def test_every_planned_relying_party_of_the_dev_stack_is_rehearsed(dev):
+    parties = {c.relying_party.split(" ")[0] for c in dev.cases}
+    assert parties == {"GCP", "managed", "Entra"}
+    assert dev.tokens_minted == len(dev.cases) == 15
+
+
+def test_the_dev_stack_has_no_wrong_cell(dev):
+    assert dev.wrong_cells == []
+
+
+@pytest.mark.parametrize("party", ["managed identity", "Entra app", "GCP provider"])
+def test_the_intended_role_with_the_intended_audience_is_accepted(dev, party):
+    assert cases_of(dev, party)[INTENDED].outcome == ACCEPT
+
+
+@pytest.mark.parametrize("party", ["managed identity", "Entra app", "GCP provider"])
+@pytest.mark.parametrize("scenario", SCENARIOS[1:])
+def test_every_other_token_is_rejected(dev, party, scenario):
+    assert cases_of(dev, party)[scenario].outcome == REJECT
+
+
+def test_gcp_rejects_a_neighbour_by_its_attribute_condition_evaluated_by_cel(dev):
+    assert cases_of(dev, "GCP")["neighbouring role"].reason == "attribute condition"
+    assert cases_of(dev, "GCP")[INTENDED].reason.startswith("impersonates as 123456789012:")
+
+
+def test_entra_rejects_by_the_exact_subject_and_audience(dev):
+    cases = cases_of(dev, "Entra app")
+    assert (cases["neighbouring role"].reason, cases["another audience"].reason) == ("bad_subject", "bad_audience")
+
+
+def test_the_local_issuer_publishes_its_rsa_key_without_alg_like_aws():
+    keys = {k["kty"]: k for k in LocalIssuer().jwks()["keys"]}
+    assert "alg" not in keys["RSA"] and keys["EC"]["alg"] == "ES384" and keys["EC"]["crv"] == "P-384"
+
+
+def test_a_subject_rebuilt_without_its_path_fails_the_intended_cell():
+    result = rehearse(run_program(load_project(FIXTURES / "rebuilt-subject", "dev")))
+    [wrong] = result.wrong_cells
+    assert (wrong.scenario, wrong.outcome, wrong.reason) == (INTENDED, REJECT, "bad_subject")
+    assert wrong.role == "arn:aws:iam::123456789012:role/teams/reporting/reports"
+
+
+def test_an_es384_only_role_trusted_by_entra_fails_the_intended_cell():
+    result = rehearse(run_program(load_project(FIXTURES / "unsafe-project", "dev")))
+    signer = cases_of(result, "signer-aws")[INTENDED]
+    assert not signer.ok and "Entra accepts RS256 alone" in signer.reason
+
+
+def test_a_pool_without_a_condition_lets_any_role_in_and_fails():
+    result = rehearse(run_program(load_project(FIXTURES / "unsafe-project", "dev")))
+    door = cases_of(result, "GCP provider")[OPEN_DOOR]
+    assert (door.expected, door.outcome) == (REJECT, ACCEPT)
+
+
+def test_a_subject_names_the_planned_role_of_that_name_and_account():
+    planned = ["arn:aws:iam::123456789012:role/teams/x/app", "arn:aws:iam::210987654321:role/app"]
+    assert actual_role("arn:aws:iam::123456789012:role/app", planned) == planned[0]
+    assert actual_role("arn:aws:iam::123456789012:role/other", planned) == "arn:aws:iam::123456789012:role/other"
+
+
+def test_a_wrong_cell_fails_the_preview_even_when_every_policy_passes(capsys):
+    code = main(["preview", "--cwd", str(FIXTURES / "rebuilt-subject"), "--json", "--quiet"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert report["violations"] == [] and report["rehearsal"]["wrongCells"] == 1 and report["failed"]
+
+
+def test_the_rehearsal_shows_in_every_output_format(capsys):
+    main(["preview", "--cwd", str(ROOT), "--quiet"])
+    assert "Trust rehearsal: 15 tokens" in capsys.readouterr().out
+    main(["preview", "--cwd", str(ROOT), "--quiet", "--markdown"])
+    assert "### Trust rehearsal" in capsys.readouterr().out
+    main(["preview", "--cwd", str(ROOT), "--quiet", "--json"])
+    assert len(json.loads(capsys.readouterr().out)["rehearsal"]["cases"]) == 15
+
+
+def test_the_rehearsal_can_be_skipped(capsys):
+    main(["preview", "--cwd", str(ROOT), "--quiet", "--json", "--no-rehearsal"])
+    assert json.loads(capsys.readouterr().out)["rehearsal"] is None
