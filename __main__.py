@@ -12,9 +12,11 @@ roles' subjects (their ARNs, checked to belong to the account whose issuer they 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from components import (
     AccountFederation,
@@ -26,7 +28,14 @@ from components import (
 from components.rules import raise_for
 from components.rules import aws as aws_rules
 from components.rules import azure as azure_rules
-from components.stack_config import RelyingParty, StackSpec, WorkloadSpec, credential_name, parse_stack_config
+from components.stack_config import (
+    AccountSpec,
+    RelyingParty,
+    StackSpec,
+    WorkloadSpec,
+    credential_name,
+    parse_stack_config,
+)
 
 STACK_TAG = "outbound-federation:stack"
 WORKLOAD_TAG = "outbound-federation:workload"
@@ -87,41 +96,73 @@ def trust_for(party: RelyingParty, stack: str, account: AccountFederation, subje
     raise ValueError(f"unknown relying party kind {party.kind}")
 
 
+@dataclass
+class Account:
+    """One AWS account as the stack reaches it: its federation and the options for its resources."""
+
+    federation: AccountFederation
+    opts: pulumi.ResourceOptions
+
+
+def reach(named: AccountSpec, stack: str) -> Account:
+    """An AWS provider that assumes the account's deployer role, refusing any other account."""
+    provider = aws.Provider(
+        f"{stack}-{named.name}-aws",
+        assume_roles=[aws.ProviderAssumeRoleArgs(role_arn=named.assume_role_arn,
+                                                 session_name=f"outbound-federation-{stack}"[:64])],
+        allowed_account_ids=[named.account_id],
+        region=named.region or aws.config.region,
+    )
+    opts = pulumi.ResourceOptions(providers={"aws": provider})
+    return Account(AccountFederation(f"{stack}-{named.name}", named.federation, opts), opts)
+
+
 def compose(spec: StackSpec, stack: str) -> dict[str, Any]:
     """Create every component of the stack; return the stack outputs."""
-    account = AccountFederation(f"{stack}-account", spec.account)
+    accounts: dict[str | None, Account] = {}
+    # The stack's own account, unless every workload lives in a named one (an organisation stack's
+    # deployer account need not have federation switched on).
+    if spec.account or not spec.accounts or any(w.account is None for w in spec.workloads):
+        accounts[None] = Account(AccountFederation(f"{stack}-account", spec.account), pulumi.ResourceOptions())
+    for named in spec.accounts:
+        accounts[named.name] = reach(named, stack)
 
     audiences: dict[str, list[Any]] = {w.name: [] for w in spec.workloads}
     for party in spec.relying_parties:
         for workload in party.workloads:
             audiences[workload].append(audience_of(party, stack))
 
-    roles: dict[str, FederatedRole] = {}
     subjects: dict[str, pulumi.Output[str]] = {}
     exported: dict[str, Any] = {}
     for workload in spec.workloads:
-        role = FederatedRole(f"{stack}-{workload.name}", role_args_for(workload, stack, audiences[workload.name]))
-        roles[workload.name] = role
-        subjects[workload.name] = checked_subject(role, account, workload.name)
-        exported[workload.name] = {"roleArn": role.role_arn, "roleName": role.role_name, "subject": subjects[workload.name]}
+        home = accounts[workload.account]
+        role = FederatedRole(f"{stack}-{workload.name}", role_args_for(workload, stack, audiences[workload.name]),
+                             home.opts)
+        subjects[workload.name] = checked_subject(role, home.federation, workload.name)
+        exported[workload.name] = {"roleArn": role.role_arn, "roleName": role.role_name,
+                                   "subject": subjects[workload.name], "accountId": home.federation.account_id}
 
     for party in spec.relying_parties:
         trusted = {credential_name(stack, w): subjects[w] for w in party.workloads}
-        outputs = trust_for(party, stack, account, trusted)
+        # Each relying party trusts the issuer of its workloads' own account, never another's.
+        outputs = trust_for(party, stack, accounts[party.account].federation, trusted)
         for workload in party.workloads:
             exported[workload][party.kind] = outputs
 
-    return {
-        "issuer": account.issuer,
-        "jwksUri": account.jwks_uri,
-        "openidConfigurationUrl": account.openid_configuration_url,
-        "accountId": account.account_id,
-        "workloads": exported,
-    }
+    outputs: dict[str, Any] = {"workloads": exported}
+    if None in accounts:
+        own = accounts[None].federation
+        outputs.update({"issuer": own.issuer, "jwksUri": own.jwks_uri,
+                        "openidConfigurationUrl": own.openid_configuration_url, "accountId": own.account_id})
+    if spec.accounts:
+        outputs["accounts"] = {n.name: {"accountId": accounts[n.name].federation.account_id,
+                                        "issuer": accounts[n.name].federation.issuer} for n in spec.accounts}
+    return outputs
 
 
 config = pulumi.Config()
 stack_name = pulumi.get_stack()
-stack_spec = parse_stack_config(config.get_object("account"), config.get_object("workloads"), stack_name)
+stack_spec = parse_stack_config(config.get_object("account"), config.get_object("workloads"), stack_name,
+                                config.get_object("accounts"))
 for output_name, value in compose(stack_spec, stack_name).items():
     pulumi.export(output_name, value)

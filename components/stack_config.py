@@ -15,6 +15,16 @@ Example stack config::
         trustedServices: [lambda.amazonaws.com]
         audiences: ["https://api.example.com"]
 
+With many AWS accounts, ``accounts`` names each one and how to reach it, and a workload names
+the account it lives in (without ``account``, it lives in the account the stack's own AWS
+credentials reach, configured by ``account``)::
+
+    outbound-federation:accounts:
+      - name: payments
+        accountId: "111111111111"
+        assumeRoleArn: arn:aws:iam::111111111111:role/federation-deployer
+        manage: true
+
 Example::
 
     >>> spec = parse_stack_config({}, [{"name": "ci", "trustedServices": ["ec2.amazonaws.com"],
@@ -37,6 +47,7 @@ from .rules import gcp as gcp_rules
 WORKLOAD_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
 
 ACCOUNT_KEYS = ("manage", "disableOnDestroy")
+NAMED_ACCOUNT_KEYS = ("name", "accountId", "assumeRoleArn", "region") + ACCOUNT_KEYS
 ROLE_KEYS = (
     "audiences", "maxDurationSeconds", "signingAlgorithms", "allowedTagKeys", "trustedServices",
     "assumeRolePolicy", "roleName", "path", "permissionsBoundary", "tags", "createInstanceProfile",
@@ -124,6 +135,8 @@ class RelyingParty:
     """The component args from config (snake_case), without issuer and subjects."""
     workloads: list[str]
     """The workloads whose roles it trusts, in config order."""
+    account: str | None = None
+    """The named account of those workloads (their issuer), or None for the stack's own."""
 
 
 def camel_to_snake(name: str) -> str:
@@ -144,6 +157,20 @@ class WorkloadSpec:
     """FederatedRole args (snake_case), audiences not yet merged with the targets' audiences."""
     targets: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Relying-party sections by config key (e.g. ``azureApp``), args in snake_case."""
+    account: str | None = None
+    """The named account it lives in, or None for the stack's own account."""
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    """An AWS account of an organisation: how to reach it, and whether this stack owns its switch."""
+
+    name: str
+    account_id: str
+    assume_role_arn: str
+    region: str | None
+    federation: dict[str, Any]
+    """AccountFederation args (snake_case)."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +180,8 @@ class StackSpec:
     workloads: list[WorkloadSpec]
     relying_parties: list[RelyingParty] = field(default_factory=list)
     """Every relying party, once, with the workloads it trusts (shared ones merged)."""
+    accounts: list[AccountSpec] = field(default_factory=list)
+    """Named accounts (many-account organisations); empty for a single-account stack."""
 
 
 def _snake_section(raw: Any, path: str, allowed: tuple[str, ...], found: list[Violation]) -> dict[str, Any]:
@@ -173,14 +202,46 @@ def _snake_section(raw: Any, path: str, allowed: tuple[str, ...], found: list[Vi
     return section
 
 
-def parse_stack_config(account: Any, workloads: Any, stack: str = "stack") -> StackSpec:
-    """Parse and validate the ``account`` and ``workloads`` config values for a stack.
+def _parse_accounts(accounts: Any, found: list[Violation]) -> list[AccountSpec]:
+    if accounts is None:
+        return []
+    if not isinstance(accounts, list):
+        found.append(Violation("accounts", accounts, "must be a list of accounts"))
+        return []
+    specs, names, ids = [], set(), set()
+    for index, raw in enumerate(accounts):
+        path = f"accounts[{index}]"
+        section = _snake_section(raw, path, NAMED_ACCOUNT_KEYS, found)
+        name, account_id, role = section.get("name"), section.get("account_id"), section.get("assume_role_arn")
+        if not isinstance(name, str) or not WORKLOAD_NAME_PATTERN.match(name):
+            found.append(Violation(f"{path}.name", name, "must be 2-40 characters of lowercase letters, digits "
+                                                         "and hyphens, starting with a letter"))
+        elif name in names:
+            found.append(Violation(f"{path}.name", name, "is used by another account: names must be unique"))
+        found += aws_rules.check_account_id(account_id, f"{path}.accountId")
+        if account_id in ids:
+            found.append(Violation(f"{path}.accountId", account_id, "is listed twice"))
+        found += aws_rules.check_subject_account(role, account_id, f"{path}.assumeRoleArn") \
+            if isinstance(account_id, str) else []
+        federation = {k: v for k, v in section.items() if k in ("manage", "disable_on_destroy")}
+        found += aws_rules.check_account_federation_args(federation, f"{path}.", snake_to_camel)
+        names.add(name)
+        ids.add(account_id)
+        specs.append(AccountSpec(name=str(name), account_id=str(account_id), assume_role_arn=str(role),
+                                 region=section.get("region"), federation=federation))
+    return specs
+
+
+def parse_stack_config(account: Any, workloads: Any, stack: str = "stack", accounts: Any = None) -> StackSpec:
+    """Parse and validate the ``account``, ``workloads`` and ``accounts`` config values for a stack.
 
     Raises :class:`ValidationError` listing every problem, each with its config path.
     """
     found: list[Violation] = []
     account_args = _snake_section(account, "account", ACCOUNT_KEYS, found)
     found += aws_rules.check_account_federation_args(account_args, "account.", snake_to_camel)
+    named_accounts = _parse_accounts(accounts, found)
+    account_ids = {a.name: a.account_id for a in named_accounts}
 
     specs: list[WorkloadSpec] = []
     if workloads is None:
@@ -205,10 +266,18 @@ def parse_stack_config(account: Any, workloads: Any, stack: str = "stack") -> St
             found.append(Violation(f"{path}.name", name, "is used by another workload: names must be unique"))
         seen.add(name)
 
-        allowed = ("name",) + ROLE_KEYS + tuple(TARGET_KEYS)
+        allowed = ("name", "account") + ROLE_KEYS + tuple(TARGET_KEYS)
         role_raw = {k: v for k, v in raw.items() if k not in TARGET_KEYS}
         role_args = _snake_section(role_raw, path, allowed, found)
         role_args.pop("name", None)
+        home = role_args.pop("account", None)
+        if home is not None and home not in account_ids:
+            found.append(Violation(f"{path}.account", home,
+                                   f"is not a named account (accounts: {', '.join(account_ids) or 'none'})"))
+        elif home is not None and isinstance(role_args.get("existing_role_arn"), str):
+            # An issuer only vouches for its own account's roles: catch a mismatch at preview.
+            found += aws_rules.check_subject_account(role_args["existing_role_arn"], account_ids[home],
+                                                     f"{path}.existingRoleArn")
         targets = {
             key: _snake_section(raw[key], f"{path}.{key}", TARGET_KEYS[key], found)
             for key in TARGET_KEYS if raw.get(key) is not None
@@ -221,11 +290,11 @@ def parse_stack_config(account: Any, workloads: Any, stack: str = "stack") -> St
         if any(TARGETS[key].needs_rs256 for key in targets):
             algorithms = role_args.get("signing_algorithms", list(aws_rules.DEFAULT_SIGNING_ALGORITHMS))
             found += azure_rules.check_rs256_allowed(algorithms, f"{path}.signingAlgorithms")
-        specs.append(WorkloadSpec(name=name, role_args=role_args, targets=targets))
+        specs.append(WorkloadSpec(name=name, role_args=role_args, targets=targets, account=home))
 
     parties = _relying_parties(specs, stack, found)
     raise_for("stack config", found)
-    return StackSpec(account=account_args, workloads=specs, relying_parties=parties)
+    return StackSpec(account=account_args, workloads=specs, relying_parties=parties, accounts=named_accounts)
 
 
 def _relying_parties(workloads: list[WorkloadSpec], stack: str, found: list[Violation]) -> list[RelyingParty]:
@@ -236,7 +305,15 @@ def _relying_parties(workloads: list[WorkloadSpec], stack: str, found: list[Viol
         for key, args in workload.targets.items():
             kind, path = TARGETS[key], f"workloads[{index}].{key}"
             shared = kind.shared_by(args)
-            group = (key, shared) if shared is not None else (key, "workload", workload.name)
+            # A relying party trusts one account's issuer, so sharing stops at the account boundary.
+            group = (key, workload.account, shared) if shared is not None else (key, "workload", workload.name)
+            if shared is not None and any(g[0] == key and g[2] == shared and g[1] != workload.account
+                                          for g in parties if len(g) == 3):
+                found.append(Violation(
+                    path, f"{shared[-1]}",
+                    "is also trusted by a workload of another account: one relying party trusts one account's "
+                    "issuer here; give each account its own (another display name, identity or pool)",
+                ))
             if group in parties:
                 if parties[group].args != args:
                     found.append(Violation(
@@ -246,7 +323,7 @@ def _relying_parties(workloads: list[WorkloadSpec], stack: str, found: list[Viol
                     ))
                 parties[group].workloads.append(workload.name)
             else:
-                parties[group] = RelyingParty(kind=key, args=args, workloads=[workload.name])
+                parties[group] = RelyingParty(kind=key, args=args, workloads=[workload.name], account=workload.account)
                 first_path[group] = path
     for group, party in parties.items():
         subjects = {credential_name(stack, w): DEFERRED for w in party.workloads}
@@ -256,6 +333,6 @@ def _relying_parties(workloads: list[WorkloadSpec], stack: str, found: list[Viol
 
 
 __all__ = [
-    "DEFERRED", "RelyingParty", "StackSpec", "TARGETS", "TargetKind", "ValidationError", "WorkloadSpec",
+    "AccountSpec", "DEFERRED", "RelyingParty", "StackSpec", "TARGETS", "TargetKind", "ValidationError", "WorkloadSpec",
     "credential_name", "parse_stack_config",
 ]

@@ -85,6 +85,9 @@ def run_program(project: PulumiProject, mocks: CloudMocks | None = None, *, prev
     logger.addHandler(collector)
 
     saved_env = os.environ.pop("PULUMI_CONFIG", None)
+    # A fresh root stack per run: set_mocks keeps an existing one, and with it the previous
+    # program's exports.
+    pulumi.runtime.settings.reset_options(project=project.name, stack=project.stack)
     pulumi.runtime.set_all_config(dict(project.config), list(project.secret_keys))
     pulumi.runtime.set_mocks(
         mocks, project=project.name, stack=project.stack, preview=preview, logger=logger, monitor=monitor,

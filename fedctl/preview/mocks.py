@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -202,7 +203,10 @@ class CloudMocks(pulumi.runtime.Mocks):
         return self.account_id
 
     def _aws_provider(self, args, outputs) -> dict:
-        for assumed in outputs.get("assumeRoles") or []:
+        assumed_roles = outputs.get("assumeRoles") or []
+        if isinstance(assumed_roles, str):  # provider config reaches providers JSON-encoded
+            assumed_roles = json.loads(assumed_roles)
+        for assumed in assumed_roles:
             arn = assumed.get("roleArn", "") if isinstance(assumed, dict) else ""
             parts = arn.split(":")
             if len(parts) > 4 and parts[4].isdigit():
