@@ -31,13 +31,14 @@ def _preview(options: argparse.Namespace) -> int:
     # Imported here: the preview needs the Pulumi SDKs, the rest of fedctl does not.
     from .preview.analyzer import PolicyPackError
     from .preview.engine import ProgramError
-    from .preview.pipeline import load_policy_config, run_preview
+    from .preview.pipeline import load_policy_config, load_stack_reference, run_preview
     from .preview.render import render_json, render_markdown, render_text
     from .project import ProjectError
 
     try:
+        references = dict(load_stack_reference(spec) for spec in options.stack_reference or [])
         result = run_preview(
-            Path(options.cwd), options.stack,
+            Path(options.cwd), options.stack, stack_references=references,
             policy_pack=Path(options.policy_pack) if options.policy_pack else None,
             policy_config=load_policy_config(Path(options.policy_pack_config) if options.policy_pack_config else None),
             rehearsal=not options.no_rehearsal,
@@ -174,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--policy-pack", help="policy pack directory (default: the project's policy/, else ours)")
     preview.add_argument("--policy-pack-config", help="JSON file of policy config, as for pulumi --policy-pack-config")
     preview.add_argument("--graph-image", help="also draw the trust graph to this PNG (needs graphviz)")
+    preview.add_argument("--stack-reference", action="append", metavar="NAME=FILE",
+                         help="outputs of a stack the program reads by StackReference (repeatable): "
+                              "`pulumi stack output --json`, or a `fedctl preview --json` report")
     preview.add_argument("--no-rehearsal", action="store_true",
                          help="skip the trust rehearsal (tokens from a local issuer judged by each relying party)")
     preview.add_argument("--quiet", action="store_true", help="no progress messages on stderr")

@@ -114,7 +114,14 @@ def run_program(project: PulumiProject, mocks: CloudMocks | None = None, *, prev
     try:
         execute()
     except Exception as error:  # surface the program's own message, which names the field and rule
-        raise ProgramError(str(error), dict(monitor.registrations)) from error
+        message = str(error) if not isinstance(error, (KeyError, TypeError, AttributeError)) else \
+            f"{type(error).__name__}: {error}"
+        unanswered = [r.inputs.get("name") for r in monitor.registrations.values()
+                      if r.type == "pulumi:pulumi:StackReference" and r.inputs.get("name") not in mocks.stack_outputs]
+        if unanswered:
+            message += (f" (the program reads {', '.join(map(str, unanswered))} by StackReference and no outputs "
+                        "were given for it: pass --stack-reference NAME=outputs.json)")
+        raise ProgramError(message, dict(monitor.registrations)) from error
     finally:
         pulumi.runtime.set_all_config({})
         if saved_env is not None:

@@ -81,6 +81,8 @@ class Registration:
     id: str = ""
     protect: bool = False
     retain_on_delete: bool = False
+    read: bool = False
+    """Read from the cloud (a StackReference, a ``get``), not created."""
     component_outputs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -141,11 +143,15 @@ class CloudMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         outputs = dict(args.inputs)
-        if not args.custom and not args.typ.startswith("pulumi:providers:"):
+        # A component: not custom, not a provider, and not a read (reads come with the ID to read).
+        if not args.custom and not args.resource_id and not args.typ.startswith("pulumi:providers:"):
             return f"{args.name}-component", {}
         builder = self._builders.get(args.typ)
         if builder is not None:
             outputs.update(builder(args, outputs))
+        elif args.typ.startswith("aws:") and "name" not in outputs:
+            # AWS autonaming: the logical name plus a random suffix (here a stable one).
+            outputs["name"] = f"{args.name}-{stable_suffix(args.name)}"
         resource_id = outputs.pop("__id", None) or f"{args.name}-{stable_suffix(args.name)}"
         return resource_id, outputs
 
@@ -333,6 +339,18 @@ class RecordingMonitor(MockMonitor):
             id=registered.id if registered else "",
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
+        )
+        return response
+
+    def ReadResource(self, request):  # noqa: N802 - gRPC method name
+        """Reads (``get`` functions, StackReferences) are recorded too: a reviewer wants to see them."""
+        response = super().ReadResource(request)
+        registered = self.resources.get(response.urn)
+        self.registrations[response.urn] = Registration(
+            urn=response.urn, type=request.type, name=request.name, custom=True, parent=request.parent,
+            inputs=dict(pulumi.runtime.rpc.deserialize_properties(request.properties)),
+            outputs=dict(registered.state) if registered else {}, dependencies=list(request.dependencies),
+            provider=request.provider, id=registered.id if registered else request.id, read=True,
         )
         return response
 

@@ -17,6 +17,7 @@ from ..project import load_project
 from ..rehearsal import RehearsalResult, rehearse
 from .analyzer import PolicyPackServer, Verdict
 from .engine import ProgramRun, run_program
+from .mocks import CloudMocks
 from .graph import TrustGraph, build_trust_graph
 from .report import Plan, build_plan
 
@@ -50,6 +51,23 @@ def default_policy_pack(project_dir: Path) -> Path | None:
     return None
 
 
+def load_stack_reference(spec: str) -> tuple[str, dict[str, Any]]:
+    """``org/project/stack=outputs.json``: the outputs a referenced stack would give.
+
+    The file is what ``pulumi stack output --json`` prints, or the ``outputs`` of a
+    ``fedctl preview --json`` report.
+    """
+    name, separator, path = spec.partition("=")
+    if not separator or not name or not path:
+        raise ValueError(f"--stack-reference {spec!r}: expected NAME=FILE (e.g. acme/outbound-federation/dev=out.json)")
+    document = json.loads(Path(path).read_text())
+    if isinstance(document, dict) and isinstance(document.get("outputs"), dict) and "resources" in document:
+        document = document["outputs"]  # a fedctl preview --json report
+    if not isinstance(document, dict):
+        raise ValueError(f"{path}: expected a JSON object of stack outputs")
+    return name, document
+
+
 def load_policy_config(path: Path | None) -> dict[str, Any]:
     """A ``--policy-pack-config`` file: ``{policy name: {property: value}}`` (CLI format)."""
     if path is None:
@@ -69,14 +87,15 @@ def run_preview(
     policy_pack: Path | None = None,
     policy_config: dict[str, Any] | None = None,
     rehearsal: bool = True,
+    stack_references: dict[str, dict[str, Any]] | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> PreviewResult:
     progress(f"loading {project_dir.name or project_dir}/Pulumi.yaml and Pulumi.{stack}.yaml")
     project = load_project(project_dir, stack)
     progress(f"running {project.name} ({stack}) on Pulumi's mock runtime")
-    run = run_program(project)
+    run = run_program(project, CloudMocks(stack_outputs=stack_references or {}))
     plan = build_plan(run)
-    progress(f"planned {sum(1 for r in plan.resources if r.custom)} resources")
+    progress(f"planned {sum(1 for r in plan.resources if r.created)} resources")
 
     verdicts: list[Verdict] = []
     pack = policy_pack or default_policy_pack(project.directory)

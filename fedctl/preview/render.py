@@ -43,13 +43,15 @@ def _plan_lines(plan: Plan, bullet: str, indent: str) -> list[str]:
             lines += [f"{indent}{indent}{indent}{detail}" for detail in member.details]
         lines.append("")
     for resource in plan.loose:
-        lines.append(f"{bullet} {_short_type(resource.type)}  {resource.name}{_flags(resource)}")
+        mark = "=" if resource.read else bullet
+        lines.append(f"{mark} {_short_type(resource.type)}  {resource.name}{_flags(resource)}"
+                     + ("  (read, not created)" if resource.read else ""))
         lines += [f"{indent}{indent}{detail}" for detail in resource.details]
     return lines
 
 
 def summary_line(result: PreviewResult) -> str:
-    custom = sum(1 for r in result.plan.resources if r.custom)
+    custom = sum(1 for r in result.plan.resources if r.created)
     mandatory = len(result.mandatory_violations)
     advisory = len(result.verdicts) - mandatory
     wrong = len(result.rehearsal.wrong_cells) if result.rehearsal else 0

@@ -30,11 +30,17 @@ class PlannedResource:
     protect: bool
     retain_on_delete: bool
     details: list[str] = field(default_factory=list)
+    read: bool = False
+    """Read from the cloud (a StackReference, a get function), not created."""
+
+    @property
+    def created(self) -> bool:
+        return self.custom and not self.read
 
     def to_json(self) -> dict[str, Any]:
         return {"type": self.type, "name": self.name, "urn": self.urn, "parent": self.parent,
-                "custom": self.custom, "protect": self.protect, "retainOnDelete": self.retain_on_delete,
-                "details": self.details}
+                "custom": self.custom, "read": self.read, "protect": self.protect,
+                "retainOnDelete": self.retain_on_delete, "details": self.details}
 
 
 @dataclass
@@ -152,6 +158,7 @@ def build_plan(run: ProgramRun) -> Plan:
         urn: PlannedResource(
             type=r.type, name=r.name, urn=urn, parent=r.parent if r.parent in registrations else None,
             custom=r.custom, protect=r.protect, retain_on_delete=r.retain_on_delete, details=describe(r),
+            read=r.read,
         )
         for urn, r in registrations.items()
     }
