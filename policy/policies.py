@@ -88,6 +88,40 @@ def report(violations: Iterable[Violation], severity: str, report_violation: Rep
             report_violation(violation.message, urn) if urn else report_violation(violation.message)
 
 
+def twin_stack_policies(violations: Callable[[StackValidationArgs], list[tuple[str, Violation]]], *, name: str,
+                        description: str, advice: str, advice_description: str) -> list[StackValidationPolicy]:
+    """The stack-wide twin of :func:`twin_policies`; each violation names the resource it is about."""
+    def validate(severity: str) -> Callable[[StackValidationArgs, ReportViolation], None]:
+        def run(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+            for urn, violation in violations(args):
+                report([violation], severity, report_violation, urn)
+        return run
+
+    return [
+        StackValidationPolicy(name=name, description=description, enforcement_level=EnforcementLevel.MANDATORY,
+                              validate=validate(ERROR)),
+        StackValidationPolicy(name=advice, description=advice_description,
+                              enforcement_level=EnforcementLevel.ADVISORY, validate=validate(WARNING)),
+    ]
+
+
+def twin_policies(violations: Callable[[ResourceValidationArgs], list[Violation]], *, name: str, description: str,
+                  advice: str, advice_description: str) -> list[ResourceValidationPolicy]:
+    """A mandatory policy for a rule's errors and an advisory one for its warnings, from one judgement."""
+    return [
+        ResourceValidationPolicy(
+            name=name, description=description, enforcement_level=EnforcementLevel.MANDATORY,
+            validate=lambda args, report_violation: report(violations(args), ERROR, report_violation),
+            config_schema=CONFIG_SCHEMA,
+        ),
+        ResourceValidationPolicy(
+            name=advice, description=advice_description, enforcement_level=EnforcementLevel.ADVISORY,
+            validate=lambda args, report_violation: report(violations(args), WARNING, report_violation),
+            config_schema=CONFIG_SCHEMA,
+        ),
+    ]
+
+
 # -- AWS -----------------------------------------------------------------------------------------
 
 def token_grant_violations(args: ResourceValidationArgs) -> list[Violation]:
@@ -106,14 +140,6 @@ def token_grant_violations(args: ResourceValidationArgs) -> list[Violation]:
     return found
 
 
-def _validate_token_grants(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    report(token_grant_violations(args), ERROR, report_violation)
-
-
-def _advise_token_grants(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    report(token_grant_violations(args), WARNING, report_violation)
-
-
 def _validate_enablement_protected(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type == ENABLEMENT_TYPE and not args.opts.protect:
         report_violation(
@@ -122,24 +148,6 @@ def _validate_enablement_protected(args: ResourceValidationArgs, report_violatio
             "protect (and retainOnDelete) on it; AccountFederation does unless disable_on_destroy is set."
         )
 
-
-token_grants_pinned = ResourceValidationPolicy(
-    name="token-grants-pinned",
-    description="Any IAM policy granting sts:GetWebIdentityToken pins audiences (ForAllValues + Null false, "
-                "never ForAnyValue), caps sts:DurationSeconds and restricts sts:SigningAlgorithm.",
-    enforcement_level=EnforcementLevel.MANDATORY,
-    validate=_validate_token_grants,
-    config_schema=CONFIG_SCHEMA,
-)
-
-token_grants_advice = ResourceValidationPolicy(
-    name="token-grants-advice",
-    description="Token grants that are allowed but worth a reviewer's look: lifetimes over 15 minutes, "
-                "a Resource other than \"*\".",
-    enforcement_level=EnforcementLevel.ADVISORY,
-    validate=_advise_token_grants,
-    config_schema=CONFIG_SCHEMA,
-)
 
 account_federation_protected = ResourceValidationPolicy(
     name="account-federation-protected",
@@ -168,6 +176,8 @@ def azure_credential_violations(args: ResourceValidationArgs) -> list[Violation]
             "is a flexible credential: Entra only accepts those for GitHub, GitLab and Terraform Cloud, "
             "never for an AWS account issuer; trust each role with its own exact credential",
         )]
+    if args.resource_type == AZURE_ROLE_ASSIGNMENT_TYPE:
+        return azure_rules.check_role(str(props.get("roleDefinitionId") or ""), f"{name}.roleDefinitionId")
     if args.resource_type not in AZURE_CREDENTIAL_TYPES:
         return []
     found = azure_rules.check_fic_audience(list(props.get("audiences") or []), f"{name}.audiences")
@@ -178,17 +188,6 @@ def azure_credential_violations(args: ResourceValidationArgs) -> list[Violation]
         if allowed is not None and audience not in allowed:
             found.append(Violation(f"{name}.audiences", audience, "is not an allowed audience for Azure"))
     return found
-
-
-def _validate_azure_credentials(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    report(azure_credential_violations(args), ERROR, report_violation)
-
-
-def _advise_azure(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    report(azure_credential_violations(args), WARNING, report_violation)
-    if args.resource_type == AZURE_ROLE_ASSIGNMENT_TYPE:
-        role = str(args.props.get("roleDefinitionId") or "")
-        report(azure_rules.check_role(role, f"{args.name}.roleDefinitionId"), WARNING, report_violation)
 
 
 def _roles_trusted_by_azure(args: StackValidationArgs) -> Iterable[tuple[Any, str, list[str]]]:
@@ -208,49 +207,11 @@ def _roles_trusted_by_azure(args: StackValidationArgs) -> Iterable[tuple[Any, st
             yield credential, role.props.get("arn"), allowed
 
 
-def _validate_azure_rs256(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    for credential, arn, algorithms in _roles_trusted_by_azure(args):
-        report(azure_rules.check_rs256_allowed(algorithms, f"role {arn} (trusted by {credential.name})"),
-               ERROR, report_violation, credential.urn)
-
-
-def _advise_azure_es384(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    for credential, arn, algorithms in _roles_trusted_by_azure(args):
-        report(azure_rules.check_rs256_allowed(algorithms, f"role {arn} (trusted by {credential.name})"),
-               WARNING, report_violation, credential.urn)
-
-
-azure_credentials_exact = ResourceValidationPolicy(
-    name="azure-credentials-exact",
-    description="Azure federated credentials trust exactly one audience, an exact issuer and an exact role "
-                "ARN: no wildcards, no flexible credentials.",
-    enforcement_level=EnforcementLevel.MANDATORY,
-    validate=_validate_azure_credentials,
-    config_schema=CONFIG_SCHEMA,
-)
-
-azure_advice = ResourceValidationPolicy(
-    name="azure-advice",
-    description="Azure settings worth a reviewer's look: issuers that do not look like AWS account issuers, "
-                "role assignments that can grant more roles.",
-    enforcement_level=EnforcementLevel.ADVISORY,
-    validate=_advise_azure,
-    config_schema=CONFIG_SCHEMA,
-)
-
-azure_roles_allow_rs256 = StackValidationPolicy(
-    name="azure-trusted-roles-allow-rs256",
-    description="A role trusted by Azure may request RS256 tokens: Entra accepts no other algorithm.",
-    enforcement_level=EnforcementLevel.MANDATORY,
-    validate=_validate_azure_rs256,
-)
-
-azure_roles_es384_advice = StackValidationPolicy(
-    name="azure-trusted-roles-es384-advice",
-    description="A role trusted by Azure may also request ES384: its workloads must ask for RS256 for Azure.",
-    enforcement_level=EnforcementLevel.ADVISORY,
-    validate=_advise_azure_es384,
-)
+def azure_algorithm_violations(args: StackValidationArgs) -> list[tuple[str, Violation]]:
+    """(credential URN, violation) for each role Entra trusts whose token policy does not fit Entra."""
+    return [(credential.urn, violation)
+            for credential, arn, algorithms in _roles_trusted_by_azure(args)
+            for violation in azure_rules.check_rs256_allowed(algorithms, f"role {arn} (trusted by {credential.name})")]
 
 
 # -- GCP -----------------------------------------------------------------------------------------
@@ -288,41 +249,41 @@ def gcp_violations(args: ResourceValidationArgs) -> list[Violation]:
     return found
 
 
-def _validate_gcp(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    report(gcp_violations(args), ERROR, report_violation)
-
-
-def _advise_gcp(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    report(gcp_violations(args), WARNING, report_violation)
-
-
-gcp_trust_pinned = ResourceValidationPolicy(
-    name="gcp-trust-pinned",
-    description="GCP providers on an AWS issuer pin the account in their attribute condition, and "
-                "roles/iam.workloadIdentityUser never goes to a whole pool.",
-    enforcement_level=EnforcementLevel.MANDATORY,
-    validate=_validate_gcp,
-    config_schema=CONFIG_SCHEMA,
-)
-
-gcp_advice = ResourceValidationPolicy(
-    name="gcp-advice",
-    description="GCP settings worth a reviewer's look: conditions that pin the account but not the roles, "
-                "issuers that do not look like AWS account issuers.",
-    enforcement_level=EnforcementLevel.ADVISORY,
-    validate=_advise_gcp,
-    config_schema=CONFIG_SCHEMA,
-)
-
-
 POLICIES = [
-    token_grants_pinned,
-    token_grants_advice,
+    *twin_policies(
+        token_grant_violations,
+        name="token-grants-pinned",
+        description="Any IAM policy granting sts:GetWebIdentityToken pins audiences (ForAllValues + Null false, "
+                    "never ForAnyValue), caps sts:DurationSeconds and restricts sts:SigningAlgorithm.",
+        advice="token-grants-advice",
+        advice_description="Token grants that are allowed but worth a reviewer's look: lifetimes over 15 "
+                           "minutes, a Resource other than \"*\".",
+    ),
     account_federation_protected,
-    azure_credentials_exact,
-    azure_advice,
-    azure_roles_allow_rs256,
-    azure_roles_es384_advice,
-    gcp_trust_pinned,
-    gcp_advice,
+    *twin_policies(
+        azure_credential_violations,
+        name="azure-credentials-exact",
+        description="Azure federated credentials trust exactly one audience, an exact issuer and an exact role "
+                    "ARN: no wildcards, no flexible credentials.",
+        advice="azure-advice",
+        advice_description="Azure settings worth a reviewer's look: issuers that do not look like AWS account "
+                           "issuers, role assignments that can grant more roles.",
+    ),
+    *twin_stack_policies(
+        azure_algorithm_violations,
+        name="azure-trusted-roles-allow-rs256",
+        description="A role trusted by Azure may request RS256 tokens: Entra accepts no other algorithm.",
+        advice="azure-trusted-roles-es384-advice",
+        advice_description="A role trusted by Azure may also request ES384: its workloads must ask for RS256 "
+                           "for Azure.",
+    ),
+    *twin_policies(
+        gcp_violations,
+        name="gcp-trust-pinned",
+        description="GCP providers on an AWS issuer pin the account in their attribute condition, and "
+                    "roles/iam.workloadIdentityUser never goes to a whole pool.",
+        advice="gcp-advice",
+        advice_description="GCP settings worth a reviewer's look: conditions that pin the account but not the "
+                           "roles, issuers that do not look like AWS account issuers.",
+    ),
 ]
