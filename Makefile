@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACK ?= dev
 
-.PHONY: setup test preview clean
+.PHONY: setup test preview schema clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-runtime.txt requirements-preview.txt pyproject.toml tests/tools/package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 
 preview: $(STAMP)
 	$(VENV)/bin/fedctl preview --stack $(STACK)
+
+# The multi-language package's API snapshot: regenerate after changing a component's args or outputs.
+schema: $(STAMP)
+	$(PY) -m components.schema --output schema.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -19,6 +19,7 @@ _EXPORTS = {
     "AzureAppTrustArgs": "components.azure",
     "AzureManagedIdentityTrust": "components.azure",
     "AzureManagedIdentityTrustArgs": "components.azure",
+    "AzureRoleAssignment": "components.azure",
     "AzureRoleAssignmentArgs": "components.azure",
     "FederatedRole": "components.aws",
     "FederatedRoleArgs": "components.aws",

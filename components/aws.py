@@ -11,8 +11,8 @@ Example::
     pulumi.export("subject", role.subject)
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: the schema analyzer (components/schema.py) reads these
+# annotations as objects, and string annotations break it (docs/maintainers.md).
 import json
 from enum import Enum
 from typing import Any, Mapping, NotRequired, Optional, Sequence, TypedDict

@@ -26,8 +26,8 @@ Example::
     pulumi.export("client_id", trust.client_id)
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: the schema analyzer (components/schema.py) reads these
+# annotations as objects, and string annotations break it (docs/maintainers.md).
 import hashlib
 import re
 import uuid
@@ -70,7 +70,7 @@ def _slug(text: str) -> str:
 # Shared pieces
 # ---------------------------------------------------------------------------------------------
 
-class AzureRoleAssignmentArgs(TypedDict):
+class AzureRoleAssignment(TypedDict):
     """An Azure role for the trusted identity, at one scope."""
 
     scope: pulumi.Input[str]
@@ -78,6 +78,12 @@ class AzureRoleAssignmentArgs(TypedDict):
     role: pulumi.Input[str]
     """A built-in role name (Reader, Storage Blob Data Reader, ...; see rules.azure.BUILT_IN_ROLES), a
     role definition GUID, or a full role definition ID (used as is)."""
+
+
+# The schema names a type after its class, and the generated SDKs add "Args" to input types, so the
+# class is AzureRoleAssignment (SDKs: AzureRoleAssignmentArgs, not AzureRoleAssignmentArgsArgs).
+# The old Python name stays importable.
+AzureRoleAssignmentArgs = AzureRoleAssignment
 
 
 class _Credentials:
@@ -202,7 +208,7 @@ class AzureAppTrustArgs(TypedDict):
     """Why this trust exists (at most 600 characters); set on the new app and on every credential."""
     owners: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
     """Object IDs owning the new app and service principal. Default: the deploying principal."""
-    role_assignments: NotRequired[Sequence[AzureRoleAssignmentArgs]]
+    role_assignments: NotRequired[Sequence[AzureRoleAssignment]]
     """Azure roles for the app's service principal."""
     signing_algorithms: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
     """The algorithms the trusted roles may request (FederatedRole.signing_algorithms), checked for RS256."""
@@ -339,7 +345,7 @@ class AzureManagedIdentityTrustArgs(TypedDict):
     """With an existing identity: how many FICs it already holds, counted against the limit of 20."""
     audience: NotRequired[pulumi.Input[str]]
     """The one audience the tokens carry. Default api://AzureADTokenExchange."""
-    role_assignments: NotRequired[Sequence[AzureRoleAssignmentArgs]]
+    role_assignments: NotRequired[Sequence[AzureRoleAssignment]]
     """Azure roles for the identity."""
     signing_algorithms: NotRequired[pulumi.Input[Sequence[pulumi.Input[str]]]]
     """The algorithms the trusted roles may request (FederatedRole.signing_algorithms), checked for RS256."""
@@ -457,5 +463,5 @@ class AzureManagedIdentityTrust(pulumi.ComponentResource):
 
 __all__ = [
     "AzureAppTrust", "AzureAppTrustArgs", "AzureManagedIdentityTrust", "AzureManagedIdentityTrustArgs",
-    "AzureRoleAssignmentArgs", "ValidationError",
+    "AzureRoleAssignment", "AzureRoleAssignmentArgs", "ValidationError",
 ]

@@ -22,8 +22,8 @@ Example::
     pulumi.export("gcp_credentials", trust.credential_configuration)
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: the schema analyzer (components/schema.py) reads these
+# annotations as objects, and string annotations break it (docs/maintainers.md).
 import json
 from typing import Any, Mapping, NotRequired, Optional, Sequence, TypedDict
 

@@ -85,7 +85,7 @@ class AwsTokenSupplier:
         _checked_request(audiences, signing_algorithm, duration_seconds, tags)
         self.audiences = tuple(audiences)
         self.signing_algorithm = signing_algorithm
-        self.duration_seconds = duration_seconds
+        self.duration_seconds = int(duration_seconds)  # botocore wants an int; 300.0 means 300
         self.tags = dict(tags or {})
         self._client = sts_client if sts_client is not None else _regional_client(region)
         _check_endpoint(self._client)

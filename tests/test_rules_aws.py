@@ -72,9 +72,14 @@ def test_durations_from_60_to_3600_seconds_are_accepted(seconds):
     assert rules.check_duration_seconds(seconds, "max_duration_seconds") == []
 
 
-@pytest.mark.parametrize("seconds", [59, 3601, 0, -5, "300", 300.0, True])
+@pytest.mark.parametrize("seconds", [59, 3601, 0, -5, "300", 300.5, True])
 def test_durations_outside_60_to_3600_whole_seconds_are_rejected(seconds):
     assert rules.check_duration_seconds(seconds, "max_duration_seconds")[0].field == "max_duration_seconds"
+
+
+def test_a_whole_number_arriving_as_a_float_is_accepted():
+    # JSON numbers from another language reach a component as floats: 300.0 means 300.
+    assert rules.check_duration_seconds(300.0, "max_duration_seconds") == []
 
 
 def test_rs256_and_es384_are_the_only_signing_algorithms():

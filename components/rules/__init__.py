@@ -122,8 +122,23 @@ def check_unique(items: Sequence[Any], field: str, what: str) -> list[Violation]
     return found
 
 
+def whole_number(value: Any) -> int | None:
+    """The int a value stands for: ints, and floats with nothing after the point, else None.
+
+    JSON has one number type, so a whole number set from another language (through the
+    multi-language package) or from some config tools arrives as ``300.0``: it means 300.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def check_int_range(value: Any, field: str, low: int, high: int, what: str) -> list[Violation]:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if whole_number(value) is None:
         return [Violation(field, value, f"must be a whole number ({what})")]
     if not low <= value <= high:
         return [Violation(field, value, f"is out of range: {what} must be {low}-{high}")]

@@ -233,6 +233,7 @@ def _hash(*parts: Any) -> str:
 
 
 def _generated_id(kind: str, name: str, generation: int, limit: int) -> str:
+    generation = int(generation)  # 2.0 from another language is generation 2: same ID
     suffix = _hash(kind, name, generation) if generation else _hash(kind, name)
     stem = _slug(name) or "aws"
     if not stem[0].isalpha() or f"{stem}-".startswith(RESERVED_ID_PREFIX):
