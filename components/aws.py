@@ -20,12 +20,11 @@ from typing import Any, Mapping, NotRequired, Optional, Sequence, TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from .checks import check_resolved, checked, log_warnings
-from .rules import ValidationError, raise_for
+from .checks import ValidatedComponent, check_resolved, checked
+from .rules import ValidationError
 from .rules import aws as aws_rules
 from .rules.aws import ALGORITHM_KEY, AUDIENCE_KEY, DURATION_KEY, TOKEN_ACTION
 
-TYPE_PREFIX = "outbound-federation:index"
 
 TAG_ACTION = "sts:TagGetWebIdentityToken"
 
@@ -130,7 +129,7 @@ class AccountFederationArgs(TypedDict):
     trust of every team in the account."""
 
 
-class AccountFederation(pulumi.ComponentResource):
+class AccountFederation(ValidatedComponent):
     """The AWS account's outbound identity federation issuer.
 
     By default the component only reads the issuer, and fails with instructions when the feature
@@ -154,8 +153,7 @@ class AccountFederation(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AccountFederationArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args = dict(args or {})
-        raise_for(f"AccountFederation '{name}'", aws_rules.check_account_federation_args(args))
-        super().__init__(f"{TYPE_PREFIX}:AccountFederation", name, {}, opts)
+        super().__init__(name, args, aws_rules.check_account_federation_args, opts)
 
         if args.get("manage", False):
             keep = not args.get("disable_on_destroy", False)
@@ -240,7 +238,7 @@ class FederatedRoleArgs(TypedDict):
     """With existing_role_arn: attach the token policy to that role by name. Default false."""
 
 
-class FederatedRole(pulumi.ComponentResource):
+class FederatedRole(ValidatedComponent):
     """An IAM role whose workloads may mint outbound identity tokens, with a least-privilege token policy.
 
     Creates the role (trusted by AWS services or a custom trust policy) or adopts an existing one
@@ -272,10 +270,8 @@ class FederatedRole(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FederatedRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args = dict(args or {})
-        subject_name = f"FederatedRole '{name}'"
-        early_warnings = raise_for(subject_name, aws_rules.check_federated_role_args(args))
-        super().__init__(f"{TYPE_PREFIX}:FederatedRole", name, {}, opts)
-        log_warnings(early_warnings, self)
+        super().__init__(name, args, aws_rules.check_federated_role_args, opts)
+        subject_name = self.label
 
         algorithms = args.get("signing_algorithms", list(aws_rules.DEFAULT_SIGNING_ALGORITHMS))
         duration = args.get("max_duration_seconds", aws_rules.DEFAULT_DURATION_SECONDS)

@@ -37,11 +37,10 @@ import pulumi
 import pulumi_azuread as azuread
 from pulumi_azure_native import authorization, managedidentity
 
-from .checks import check_resolved, checked, log_warnings
-from .rules import ValidationError, Violation, is_plain, raise_for
+from .checks import ValidatedComponent, check_resolved, checked
+from .rules import ValidationError, Violation, is_plain
 from .rules import azure as azure_rules
 
-TYPE_PREFIX = "outbound-federation:index"
 
 # Role assignment names are GUIDs; deriving them from (component, scope, role) keeps them stable
 # across runs, so a re-run updates the same assignment instead of adding another.
@@ -220,7 +219,7 @@ class AzureAppTrustArgs(TypedDict):
     """With an existing app: how many FICs it already holds, counted against the limit of 20."""
 
 
-class AzureAppTrust(pulumi.ComponentResource):
+class AzureAppTrust(ValidatedComponent):
     """An Entra application whose federated credentials trust AWS roles, one credential per role.
 
     Creates the app and its service principal, or adds the credentials to an existing app
@@ -251,10 +250,8 @@ class AzureAppTrust(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AzureAppTrustArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args = dict(args or {})
-        subject_name = f"AzureAppTrust '{name}'"
-        early_warnings = raise_for(subject_name, azure_rules.check_azure_app_trust_args(args))
-        super().__init__(f"{TYPE_PREFIX}:AzureAppTrust", name, {}, opts)
-        log_warnings(early_warnings, self)
+        super().__init__(name, args, azure_rules.check_azure_app_trust_args, opts)
+        subject_name = self.label
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
 
@@ -351,7 +348,7 @@ class AzureManagedIdentityTrustArgs(TypedDict):
     """The algorithms the trusted roles may request (FederatedRole.signing_algorithms), checked for RS256."""
 
 
-class AzureManagedIdentityTrust(pulumi.ComponentResource):
+class AzureManagedIdentityTrust(ValidatedComponent):
     """A user-assigned managed identity whose federated credentials trust AWS roles.
 
     Creates the identity (``identity_name``, ``resource_group_name``, ``location``) or looks up an
@@ -387,10 +384,8 @@ class AzureManagedIdentityTrust(pulumi.ComponentResource):
     def __init__(self, name: str, args: AzureManagedIdentityTrustArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
         args = dict(args or {})
-        subject_name = f"AzureManagedIdentityTrust '{name}'"
-        early_warnings = raise_for(subject_name, azure_rules.check_managed_identity_trust_args(args))
-        super().__init__(f"{TYPE_PREFIX}:AzureManagedIdentityTrust", name, {}, opts)
-        log_warnings(early_warnings, self)
+        super().__init__(name, args, azure_rules.check_managed_identity_trust_args, opts)
+        subject_name = self.label
 
         credentials = _Credentials(args, subject_name, self)
         group = checked(args["resource_group_name"], azure_rules.check_resource_group_name,

@@ -12,11 +12,14 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import pulumi
 
 from .rules import Violation, is_plain, raise_for
+
+TYPE_PREFIX = "outbound-federation:index"
+"""Type tokens are ``outbound-federation:index:<Name>``: public API, frozen once released."""
 
 
 def log_warnings(found: Sequence[Violation], resource: pulumi.Resource) -> None:
@@ -43,3 +46,21 @@ def checked(value: Any, check: Callable[[Any, str], list[Violation]], field: str
         return resolved
 
     return pulumi.Output.from_input(value).apply(validated)
+
+
+class ValidatedComponent(pulumi.ComponentResource):
+    """A component that refuses broken input before it registers anything.
+
+    Subclasses call ``super().__init__(name, args, check, opts)`` first: ``check`` (a rules
+    function) judges the plain inputs, errors raise :class:`~components.rules.ValidationError`
+    naming every broken field, warnings are logged on the component once it exists.
+    ``self.label`` (``FederatedRole 'exporter'``) names it in later messages.
+    """
+
+    def __init__(self, name: str, args: Mapping[str, Any], check: Callable[[Mapping[str, Any]], list[Violation]],
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        kind = type(self).__name__
+        self.label = f"{kind} '{name}'"
+        warnings = raise_for(self.label, check(args))
+        super().__init__(f"{TYPE_PREFIX}:{kind}", name, {}, opts)
+        log_warnings(warnings, self)

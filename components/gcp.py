@@ -30,12 +30,11 @@ from typing import Any, Mapping, NotRequired, Optional, Sequence, TypedDict
 import pulumi
 import pulumi_gcp as gcp
 
-from .checks import check_resolved, checked, log_warnings
+from .checks import ValidatedComponent, check_resolved, checked
 from .rules import ValidationError, is_plain, raise_for
 from .rules import aws as aws_rules
 from .rules import gcp as gcp_rules
 
-TYPE_PREFIX = "outbound-federation:index"
 
 
 
@@ -85,7 +84,7 @@ class GcpWorkloadIdentityTrustArgs(TypedDict):
     """Create a service account (ID from the component name) for the roles to impersonate."""
 
 
-class GcpWorkloadIdentityTrust(pulumi.ComponentResource):
+class GcpWorkloadIdentityTrust(ValidatedComponent):
     """A workload identity pool and OIDC provider trusting AWS roles, each allowed to impersonate one service account.
 
     Looks the project number up, creates the pool and the provider (issuer copied exactly, attribute
@@ -127,10 +126,8 @@ class GcpWorkloadIdentityTrust(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GcpWorkloadIdentityTrustArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args = dict(args or {})
-        subject_name = f"GcpWorkloadIdentityTrust '{name}'"
-        early_warnings = raise_for(subject_name, gcp_rules.check_gcp_trust_args(args))
-        super().__init__(f"{TYPE_PREFIX}:GcpWorkloadIdentityTrust", name, {}, opts)
-        log_warnings(early_warnings, self)
+        super().__init__(name, args, gcp_rules.check_gcp_trust_args, opts)
+        subject_name = self.label
         child = pulumi.ResourceOptions(parent=self)
 
         project = args["project"]
