@@ -328,3 +328,52 @@ def test_http_loopback_issuer_is_allowed(url):
 def test_algorithms_outside_rs256_es384_are_refused(algorithms):
     with pytest.raises(ValueError, match="algorithms="):
         TokenVerifier("https://issuer.example.com", [AUD], algorithms=algorithms)
+
+
+# -- the compact JWS parser: as strict as PyJWT's ----------------------------------------
+
+def _respelled(token: str, index: int, segment: str) -> str:
+    parts = token.split(".")
+    parts[index] = segment
+    return ".".join(parts)
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_rejects_a_segment_outside_the_base64url_alphabet(issuer, verifier, index):
+    token = issuer.mint(ROLE, AUD)
+    segment = token.split(".")[index]
+    assert rejection(verifier, _respelled(token, index, segment[:4] + "+/" + segment[6:])).reason == "malformed"
+
+
+def test_rejects_a_non_canonical_signature_encoding(issuer, verifier):
+    # The same bytes, spelt with stray bits in the last character: PyJWT refuses it, so do we.
+    token = issuer.mint(ROLE, AUD, algorithm="ES384")  # 96-byte signature: 128 characters, no stray bits
+    rsa_token = issuer.mint(ROLE, AUD)  # 256 bytes: 342 characters, the last one carries 2 spare bits
+    signature = rsa_token.split(".")[2]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(signature[-1])
+    respelled = signature[:-1] + alphabet[last | 1 if not last & 1 else last & ~1]
+    with pytest.raises(jwt.DecodeError):  # PyJWT is what the strictness is measured against
+        jwt.get_unverified_header(_respelled(rsa_token, 2, respelled))
+    assert rejection(verifier, _respelled(rsa_token, 2, respelled)).reason == "malformed"
+    assert verifier.verify(token)["sub"] == ROLE
+
+
+def test_accepts_padding_on_an_aligned_segment_as_pyjwt_does(issuer, verifier):
+    token = issuer.mint(ROLE, AUD)
+    signature = token.split(".")[2]  # 342 characters: two '=' make it 4-aligned
+    assert verifier.verify(_respelled(token, 2, signature + "=="))["sub"] == ROLE
+    assert rejection(verifier, _respelled(token, 2, signature + "===")).reason == "malformed"
+    assert rejection(verifier, _respelled(token, 2, signature + "=")).reason == "malformed"
+
+
+@pytest.mark.parametrize("header", [
+    {"alg": "RS256", "kid": "RSA_0", "crit": ["exp"]},
+    {"alg": "RS256", "kid": "RSA_0", "crit": []},
+    {"alg": "RS256", "kid": "RSA_0", "crit": "b64"},
+    {"alg": "RS256", "kid": "RSA_0", "b64": False, "crit": ["b64"]},
+    {"alg": "RS256", "kid": 7},
+])
+def test_rejects_headers_pyjwt_refuses(issuer, verifier, header):
+    claims = jwt.decode(issuer.mint(ROLE, AUD), options={"verify_signature": False})
+    assert rejection(verifier, forge(header, claims, b"x")).reason == "malformed"
