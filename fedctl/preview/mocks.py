@@ -20,13 +20,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import grpc
 import pulumi
-from pulumi.runtime.mocks import MockMonitor
+from google.protobuf import struct_pb2
+from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -48,6 +52,24 @@ def stable_suffix(name: str, length: int = 7) -> str:
 
 def issuer_for_account(account_id: str) -> str:
     return f"https://{stable_uuid('issuer', account_id)}.tokens.sts.global.api.aws"
+
+
+def _is_plain_json(value: Any) -> bool:
+    """Strings, finite numbers, booleans, and lists or string-keyed dicts of them (no None).
+
+    Exactly the values the SDK's serialiser writes into a protobuf Struct unchanged; a None (which
+    it drops), an unknown, a secret or a resource reference is left to the SDK.
+    """
+    kind = type(value)
+    if kind is str or kind is bool or kind is int:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:
+        return all(type(key) is str and _is_plain_json(item) for key, item in value.items())
+    if kind is list:
+        return all(_is_plain_json(item) for item in value)
+    return False
 
 
 class ProviderError(grpc.RpcError):
@@ -320,13 +342,41 @@ class RecordingMonitor(MockMonitor):
         self.invocations: list[Invocation] = []
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)
+        """What ``MockMonitor.RegisterResource`` does, in one pass, plus the record.
+
+        The SDK's version deserialises the inputs for the mocks and serialises their state back
+        through its async serialiser, spinning an event loop per call; recording on top of it
+        meant deserialising every request twice. Here the inputs are deserialised once, shared by
+        the mocks and the record, and a state of plain JSON values (all :class:`CloudMocks`
+        returns) goes straight into the response. Anything else (an unknown, a resource reference,
+        a None, a request with transforms) takes the SDK's own path.
+        """
         if request.type == "pulumi:pulumi:Stack":
+            return super().RegisterResource(request)
+        if len(request.transforms):
+            response = super().RegisterResource(request)
+            self._record(request, response.urn, pulumi.runtime.rpc.deserialize_properties(request.object))
             return response
-        registered = self.resources.get(response.urn)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        _ensure_event_loop()  # deserialising a resource reference needs a loop on this executor thread
         inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
-        self.registrations[response.urn] = Registration(
-            urn=response.urn,
+        resource_id, state = self.mocks.new_resource(MockResourceArgs(
+            typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+            resource_id=request.importId, custom=request.custom or False, transforms=[],
+        ))
+        if _is_plain_json(state):
+            properties = struct_pb2.Struct()
+            properties.update(state)
+        else:
+            properties = _sync_await(pulumi.runtime.rpc.serialize_properties(state, {}))
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
+        self._record(request, urn, inputs)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=properties)
+
+    def _record(self, request, urn: str, inputs: dict[str, Any]) -> None:
+        registered = self.resources.get(urn)
+        self.registrations[urn] = Registration(
+            urn=urn,
             type=request.type,
             name=request.name,
             custom=bool(request.custom),
@@ -340,7 +390,6 @@ class RecordingMonitor(MockMonitor):
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
         )
-        return response
 
     def ReadResource(self, request):  # noqa: N802 - gRPC method name
         """Reads (``get`` functions, StackReferences) are recorded too: a reviewer wants to see them."""
