@@ -44,8 +44,12 @@ WORKLOAD_TAG = "outbound-federation:workload"
 def role_args_for(workload: WorkloadSpec, stack: str, audiences: list[Any]) -> dict[str, Any]:
     """A workload's FederatedRole args: its config, its relying parties' audiences, provenance tags."""
     args = dict(workload.role_args)
-    explicit = list(args.get("audiences") or [])
-    args["audiences"] = explicit + [a for a in audiences if not isinstance(a, str) or a not in explicit]
+    merged: list[Any] = []
+    for audience in list(args.get("audiences") or []) + audiences:
+        # Two Azure parties share api://AzureADTokenExchange; list each known audience once.
+        if not isinstance(audience, str) or audience not in merged:
+            merged.append(audience)
+    args["audiences"] = merged
     if not args.get("existing_role_arn"):
         args["tags"] = {STACK_TAG: stack, WORKLOAD_TAG: workload.name, **(args.get("tags") or {})}
     return args

@@ -301,14 +301,17 @@ def _relying_parties(workloads: list[WorkloadSpec], stack: str, found: list[Viol
     """Merge the targets that name the same relying party, then check each one as a whole."""
     parties: dict[tuple, RelyingParty] = {}
     first_path: dict[tuple, str] = {}
+    accounts_of: dict[tuple, set] = {}  # (kind, shared identity) -> the accounts whose workloads name it
     for index, workload in enumerate(workloads):
         for key, args in workload.targets.items():
             kind, path = TARGETS[key], f"workloads[{index}].{key}"
             shared = kind.shared_by(args)
             # A relying party trusts one account's issuer, so sharing stops at the account boundary.
             group = (key, workload.account, shared) if shared is not None else (key, "workload", workload.name)
-            if shared is not None and any(g[0] == key and g[2] == shared and g[1] != workload.account
-                                          for g in parties if len(g) == 3):
+            others = accounts_of.setdefault((key, shared), set()) - {workload.account} if shared else set()
+            if shared is not None:
+                accounts_of[(key, shared)].add(workload.account)
+            if others:
                 found.append(Violation(
                     path, f"{shared[-1]}",
                     "is also trusted by a workload of another account: one relying party trusts one account's "

@@ -118,3 +118,15 @@ def test_an_existing_role_of_another_account_is_refused():
         "azureApp": {"displayName": "foreign"}}])
     with pytest.raises(ProgramError, match="belongs to account 210987654321, not 123456789012"):
         run_program(replace(project, config=broken))
+
+
+def test_a_workload_trusted_by_an_app_and_an_identity_pins_their_shared_audience_once():
+    project = load_project(ROOT, "dev")
+    config = dict(project.config)
+    config["outbound-federation:workloads"] = json.dumps([{
+        "name": "both", "trustedServices": ["ec2.amazonaws.com"], "azureApp": {"displayName": "both"},
+        "azureManagedIdentity": {"identityName": "both", "resourceGroupName": "rg", "location": "westeurope"}}])
+    run = run_program(replace(project, config=config))
+    [policy] = run.monitor.of_type("aws:iam/rolePolicy:RolePolicy")
+    pinned = json.loads(policy.inputs["policy"])["Statement"][0]["Condition"]["ForAllValues:StringEquals"]
+    assert pinned == {"sts:IdentityTokenAudience": ["api://AzureADTokenExchange"]}
