@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -44,3 +45,26 @@ def deploy(build: Callable[[], Any]) -> Any:
 
     run()
     return result.get("value")
+
+
+class FakeClock:
+    """A clock the test moves by hand (for token lifetimes, refresh windows, key-refresh pacing)."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(scope="module")
+def issuer():
+    """A local AWS-shaped issuer serving its discovery document and keys on 127.0.0.1."""
+    from fedctl.issuer import LocalIssuer
+
+    local = LocalIssuer()
+    with local.serve():
+        yield local

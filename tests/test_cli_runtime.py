@@ -7,7 +7,6 @@ import pytest
 
 from fedctl.cli import main
 from fedctl.exchange import ExchangeError, exchange_azure
-from fedctl.issuer import LocalIssuer
 from standins.entra import EntraStandin
 from standins.google_sts import GoogleStsStandin
 from standins.sts import ROLE_ARN, StsStandin
@@ -16,13 +15,6 @@ TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CLIENT = "5b1f8c1e-0000-4000-8000-00000000c1d0"
 PROVIDER = "//iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/aws/providers/outbound"
 SA_EMAIL = "exporter@usage-analytics.iam.gserviceaccount.com"
-
-
-@pytest.fixture(scope="module")
-def issuer():
-    local = LocalIssuer()
-    with local.serve():
-        yield local
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from azure.core.exceptions import ClientAuthenticationError
 from google.auth.exceptions import OAuthError
 
 from fedctl.credentials import azure_credential, gcp_credentials
-from fedctl.issuer import LocalIssuer
 from fedctl.tokens import AwsTokenSupplier
 from standins.entra import EntraStandin
 from standins.google_sts import GoogleStsStandin
@@ -20,13 +19,6 @@ ENTRA_AUDIENCE = "api://AzureADTokenExchange"
 PROVIDER = "//iam.googleapis.com/projects/123456789/locations/global/workloadIdentityPools/aws/providers/outbound"
 SA_EMAIL = "reader@example-project.iam.gserviceaccount.com"
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
-
-
-@pytest.fixture(scope="module")
-def issuer():
-    local = LocalIssuer()
-    with local.serve():
-        yield local
 
 
 @pytest.fixture

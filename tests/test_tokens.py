@@ -6,28 +6,17 @@ import logging
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import boto3
 import jwt
 import pytest
+from conftest import FakeClock
 
 from fedctl.errors import TokenRequestError
 from fedctl.issuer import AWS_CLAIMS, LocalIssuer
 from fedctl.tokens import AwsTokenSupplier
 from standins.sts import ROLE_ARN, StsStandin
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import time
 
 import jwt
 import pytest
+from conftest import FakeClock
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -19,25 +20,6 @@ from fedctl.verify import TokenVerifier
 
 ROLE = "arn:aws:iam::123456789012:role/workloads/app"
 AUD = "https://api.example.com"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture(scope="module")
-def issuer():
-    """One served issuer for the tests that do not rotate keys or count requests."""
-    local = LocalIssuer()
-    with local.serve():
-        yield local
 
 
 @pytest.fixture
