@@ -145,5 +145,11 @@ def check_int_range(value: Any, field: str, low: int, high: int, what: str) -> l
     return []
 
 
+def check_booleans(args: Any, keys: Sequence[str], field: Any) -> list[Violation]:
+    """Switches must be true or false: ``"false"`` as a string would read as on."""
+    return [Violation(field(key), args[key], "must be true or false")
+            for key in keys if key in args and not isinstance(args[key], bool)]
+
+
 def has_whitespace(text: str) -> bool:
     return any(ch.isspace() for ch in text)

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from . import (
     WARNING,
     Violation,
+    check_booleans,
     check_count,
     check_int_range,
     check_length,
@@ -340,10 +341,7 @@ def signing_algorithm_names(algorithms: Sequence[Any]) -> list[str]:
 
 def check_account_federation_args(args: Mapping[str, Any], prefix: str = "", spell=str) -> list[Violation]:
     """Rules on AccountFederation's inputs. ``spell`` renders an arg name the way the user wrote it."""
-    found = []
-    for key in ("manage", "disable_on_destroy"):
-        if key in args and not isinstance(args[key], bool):
-            found.append(Violation(f"{prefix}{spell(key)}", args[key], "must be true or false"))
+    found = check_booleans(args, ("manage", "disable_on_destroy"), lambda key: f"{prefix}{spell(key)}")
     if args.get("disable_on_destroy") and not args.get("manage"):
         found.append(Violation(
             f"{prefix}{spell('disable_on_destroy')}", True,
@@ -376,9 +374,7 @@ def check_federated_role_args(args: Mapping[str, Any], prefix: str = "", spell=s
             found += check(args[key], f"{prefix}{spell(key)}")
     if "audiences" not in args:
         found.append(Violation(f"{prefix}{spell('audiences')}", None, "is required: list the audiences the role may request"))
-    for key in ("create_instance_profile", "attach_token_policy"):
-        if key in args and not isinstance(args[key], bool):
-            found.append(Violation(f"{prefix}{spell(key)}", args[key], "must be true or false"))
+    found += check_booleans(args, ("create_instance_profile", "attach_token_policy"), lambda key: f"{prefix}{spell(key)}")
     if args.get("attach_token_policy") and not args.get("existing_role_arn"):
         found.append(Violation(
             f"{prefix}{spell('attach_token_policy')}", True,
