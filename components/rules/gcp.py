@@ -29,7 +29,7 @@ import hashlib
 import re
 from typing import Any, Mapping, Sequence
 
-from . import WARNING, Violation, check_count, check_int_range, check_length, check_unique, has_whitespace, is_plain
+from . import WARNING, Violation, check_booleans, check_count, check_int_range, check_length, check_unique, has_whitespace, is_plain
 from . import aws as aws_rules
 
 # -- limits (IAM API reference) ---------------------------------------------------------------
@@ -483,8 +483,9 @@ def check_service_account_source(args: Mapping[str, Any], prefix: str = "", spel
     """Exactly one of service_account_email (existing) or create_service_account: true."""
     field = lambda key: f"{prefix}{spell(key)}"  # noqa: E731 - tiny local helper
     create = args.get("create_service_account", False)
-    if "create_service_account" in args and not isinstance(create, bool):
-        return [Violation(field("create_service_account"), create, "must be true or false")]
+    not_switches = check_booleans(args, ("create_service_account",), field)
+    if not_switches:
+        return not_switches
     existing = _present(args, "service_account_email")
     if create and existing:
         return [Violation(
