@@ -21,7 +21,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .checks import ValidatedComponent, check_resolved, checked
-from .rules import ValidationError
+from .rules.errors import FederationDisabledError, ValidationError
 from .rules import aws as aws_rules
 from .rules.aws import ALGORITHM_KEY, AUDIENCE_KEY, DURATION_KEY, TOKEN_ACTION
 
@@ -38,8 +38,6 @@ class SigningAlgorithm(str, Enum):
     """ECDSA P-384 with SHA-384. Smaller tokens; fine for GCP and most SaaS relying parties."""
 
 
-class FederationDisabledError(RuntimeError):
-    """The account has not switched outbound identity federation on."""
 
 
 

@@ -20,16 +20,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from .errors import FederationError
+from .errors import ExchangeError
 
 AZURE_AUDIENCE = "api://AzureADTokenExchange"
 AZURE_DEFAULT_SCOPE = "https://management.azure.com/.default"
 # Entra's answers while a new federated credential has not propagated yet (it takes minutes).
 AZURE_NOT_YET = ("AADSTS70021", "AADSTS700211", "AADSTS700212", "AADSTS700213")
-
-
-class ExchangeError(FederationError):
-    """The exchange failed; the message says where and what to check."""
 
 
 @dataclass(frozen=True)

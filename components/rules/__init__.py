@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
+from .errors import ValidationError
+
 ERROR = "error"
 WARNING = "warning"
 
@@ -40,6 +42,8 @@ class Violation:
     value: Any
     rule: str
     severity: str = ERROR
+    code: str = ""
+    """Stable and machine-readable (``aws.role-name.length``): tests and tools branch on it, never on ``rule``."""
 
     @property
     def message(self) -> str:
@@ -47,20 +51,6 @@ class Violation:
 
     def __str__(self) -> str:
         return self.message
-
-
-class ValidationError(ValueError):
-    """Raised by a component (or the config loader) when its inputs break one or more rules.
-
-    The message lists every error-level violation, one per line, each naming the field, the
-    value and the rule, so a single preview shows everything that needs fixing.
-    """
-
-    def __init__(self, subject: str, violations: Sequence[Violation]):
-        self.subject = subject
-        self.violations = list(violations)
-        lines = "\n".join(f"  - {v.message}" for v in self.violations)
-        super().__init__(f"{subject} has invalid input:\n{lines}")
 
 
 def errors(violations: Iterable[Violation]) -> list[Violation]:
