@@ -1,6 +1,6 @@
 """The deploy critical path: the longest chain of resources the engine must create one after another.
 
-Built from the recorded registrations (:class:`~fedctl.preview.mocks.Registration`), with the
+Built from the recorded registrations (:class:`~fedctl.testing.mocks.Registration`), with the
 edges the engine actually waits on:
 
 - a resource waits for its ``dependencies`` and ``property_dependencies`` (its inputs' sources

@@ -1,10 +1,10 @@
 """The stack program on the SDK's mock runtime for N generated workloads, and the SDK's own floor.
 
 *Ours* is the real ``__main__.py`` (config parsing, our components, their checks) run through
-:func:`fedctl.preview.engine.run_program` with :class:`~fedctl.preview.mocks.RecordingMonitor`.
+:func:`fedctl.preview.engine.run_program` with :class:`~fedctl.testing.mocks.RecordingMonitor`.
 *The floor* is :func:`floor_program`: a plain script registering the SAME custom resources (same
 types, counts and wiring between them, similar inputs) directly with the provider SDKs, under the
-same :class:`~fedctl.preview.mocks.CloudMocks` and the SDK's own ``MockMonitor``: what any
+same :class:`~fedctl.testing.mocks.CloudMocks` and the SDK's own ``MockMonitor``: what any
 program creating these resources pays, whoever wrote it.
 
 Each measurement runs in a fresh interpreter (``python -m benchmarks.program ours 100``) so one
@@ -71,7 +71,7 @@ def workload_config(n: int) -> list[dict[str, Any]]:
 
 def bench_project(n: int, directory: Path = ROOT, stack: str = STACK):
     """The project with the stack's config, its workloads replaced by :func:`workload_config`."""
-    from fedctl.project import load_project
+    from fedctl.preview.project import load_project
 
     project = load_project(directory, stack)
     config = dict(project.config)
@@ -206,7 +206,7 @@ def run_floor(n: int, *, pause_gc: bool = False):
     from pulumi.runtime.mocks import MockMonitor
 
     from fedctl.preview.engine import paused_cyclic_gc
-    from fedctl.preview.mocks import CloudMocks
+    from fedctl.testing.mocks import CloudMocks
 
     mocks = CloudMocks()
     monitor = MockMonitor(mocks)

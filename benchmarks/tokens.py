@@ -1,7 +1,7 @@
 """The token supplier: how many STS calls ``AwsTokenSupplier.get_token()`` makes under load.
 
 32 threads share one supplier and call ``get_token()`` 10,000 times in all, against the STS
-stand-in (``tests/standins/sts.py``: boto3 over HTTP to 127.0.0.1, real signed JWTs).
+stand-in (``fedctl/testing/standins/sts.py``: boto3 over HTTP to 127.0.0.1, real signed JWTs).
 
 - *One window*: a 300 s token and the real clock; the whole run fits in one refresh window, so
   the goal is exactly one STS call.
@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
-for _path in (ROOT, ROOT / "tests"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 AUDIENCE = "https://api.example.com"
 
@@ -91,9 +90,9 @@ def supplier_load(*, calls: int = 10_000, threads: int = 32, duration_seconds: i
     ``step``: with a value, a fake clock (shared by the supplier and the stand-in) moves that many
     seconds per call, so the run spans ``calls * step`` seconds of token time.
     """
-    from fedctl.issuer import LocalIssuer
+    from fedctl.testing.issuer import LocalIssuer
     from fedctl.tokens import AwsTokenSupplier
-    from standins.sts import StsStandin
+    from fedctl.testing.standins.sts import StsStandin
 
     clock: Callable[[], float] = FakeClock() if step is not None else time.time
     issuer = LocalIssuer()

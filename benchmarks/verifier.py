@@ -1,6 +1,6 @@
 """The verifier: verifications per second with warm keys, against the floor and PyJWT's usual path.
 
-For RS256 and ES384, the same token (minted by :class:`~fedctl.issuer.LocalIssuer`) is checked
+For RS256 and ES384, the same token (minted by :class:`~fedctl.testing.issuer.LocalIssuer`) is checked
 three ways, each in a tight loop on one thread:
 
 - *ours*: ``TokenVerifier(issuer, audience, jwks=...)``, ``verify(token)``: header checks, key
@@ -72,7 +72,7 @@ def rate(operation: Callable[[], Any], seconds: float, repeats: int = 3) -> floa
 def measure(seconds: float = 0.5, repeats: int = 3) -> list[dict[str, Any]]:
     import jwt
 
-    from fedctl.issuer import LocalIssuer
+    from fedctl.testing.issuer import LocalIssuer
     from fedctl.verify import TokenVerifier
 
     issuer = LocalIssuer()

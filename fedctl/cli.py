@@ -33,7 +33,7 @@ def _preview(options: argparse.Namespace) -> int:
     from .preview.engine import ProgramError
     from .preview.pipeline import load_policy_config, load_stack_reference, run_preview
     from .preview.render import render_json, render_markdown, render_text
-    from .project import ProjectError
+    from .preview.project import ProjectError
 
     try:
         references = dict(load_stack_reference(spec) for spec in options.stack_reference or [])

@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:
 def cloud(monkeypatch):
     """A fresh mock runtime per test; yields the monitor that recorded every registration."""
     import pulumi
-    from fedctl.preview.mocks import CloudMocks, RecordingMonitor
+    from fedctl.testing.mocks import CloudMocks, RecordingMonitor
 
     monkeypatch.delenv("PULUMI_CONFIG", raising=False)
     pulumi.runtime.set_all_config({})
@@ -63,7 +63,7 @@ class FakeClock:
 @pytest.fixture(scope="module")
 def issuer():
     """A local AWS-shaped issuer serving its discovery document and keys on 127.0.0.1."""
-    from fedctl.issuer import LocalIssuer
+    from fedctl.testing.issuer import LocalIssuer
 
     local = LocalIssuer()
     with local.serve():

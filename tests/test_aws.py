@@ -9,7 +9,7 @@ from judges.iam_policy import judge_policy
 
 from components import AccountFederation, FederatedRole, FederationDisabledError, ValidationError
 from components.aws import service_trust_policy_document, token_policy_document
-from fedctl.preview.mocks import issuer_for_account
+from fedctl.testing.mocks import issuer_for_account
 
 ISSUER = issuer_for_account("123456789012")
 SSO_ROLE = ("arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/"

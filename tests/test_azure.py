@@ -9,7 +9,7 @@ from conftest import deploy
 
 from components import AzureAppTrust, AzureManagedIdentityTrust, ValidationError
 from components.azure import ROLE_ASSIGNMENT_NAMESPACE
-from fedctl.preview.mocks import (
+from fedctl.testing.mocks import (
     DEFAULT_SUBSCRIPTION_ID, DEFAULT_TENANT_ID, issuer_for_account, stable_uuid,
 )
 

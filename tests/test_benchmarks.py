@@ -15,8 +15,8 @@ from benchmarks import program, tokens, verifier
 from benchmarks.run import growth
 from conftest import ROOT
 from fedctl.preview.engine import paused_cyclic_gc, run_program
-from fedctl.preview.mocks import Registration
-from fedctl.project import load_project
+from fedctl.testing.mocks import Registration
+from fedctl.preview.project import load_project
 
 
 def reg(urn: str, *, custom: bool = True, parent: str = "", deps=(), props=None, typ: str = "t:x:X") -> Registration:

@@ -7,9 +7,9 @@ import pytest
 
 from fedctl.cli import main
 from fedctl.exchange import ExchangeError, exchange_azure
-from standins.entra import EntraStandin
-from standins.google_sts import GoogleStsStandin
-from standins.sts import ROLE_ARN, StsStandin
+from fedctl.testing.standins.entra import EntraStandin
+from fedctl.testing.standins.google_sts import GoogleStsStandin
+from fedctl.testing.standins.sts import ROLE_ARN, StsStandin
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CLIENT = "5b1f8c1e-0000-4000-8000-00000000c1d0"

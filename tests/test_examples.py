@@ -6,8 +6,8 @@ import pytest
 from conftest import ROOT
 
 from fedctl.preview.engine import run_program
-from fedctl.preview.mocks import CloudMocks
-from fedctl.project import load_project
+from fedctl.testing.mocks import CloudMocks
+from fedctl.preview.project import load_project
 
 EXAMPLES = ROOT / "examples"
 

@@ -16,9 +16,9 @@ import pytest
 from google.auth import pluggable
 
 from components.rules import gcp as gcp_rules
-from fedctl.issuer import LocalIssuer
-from standins.google_sts import GoogleStsStandin
-from standins.sts import StsStandin
+from fedctl.testing.issuer import LocalIssuer
+from fedctl.testing.standins.google_sts import GoogleStsStandin
+from fedctl.testing.standins.sts import StsStandin
 
 PROJECT_NUMBER, POOL, PROVIDER = "123456789", "aws-pool", "aws-oidc"
 SA_EMAIL = "exporter@usage-analytics.iam.gserviceaccount.com"

@@ -9,7 +9,7 @@ from judges.cel import CelJudge, aws_claims
 
 from components import FederatedRole, GcpWorkloadIdentityTrust, ValidationError
 from components.rules import gcp as gcp_rules
-from fedctl.preview.mocks import DEFAULT_GCP_PROJECT_NUMBER, issuer_for_account
+from fedctl.testing.mocks import DEFAULT_GCP_PROJECT_NUMBER, issuer_for_account
 
 ACCOUNT = "123456789012"
 ISSUER = issuer_for_account(ACCOUNT)

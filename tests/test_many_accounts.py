@@ -8,8 +8,8 @@ from conftest import ROOT
 from components.rules import ValidationError
 from components.stack_config import parse_stack_config
 from fedctl.preview.engine import run_program
-from fedctl.project import load_project
-from fedctl.rehearsal import rehearse
+from fedctl.preview.project import load_project
+from fedctl.preview.rehearsal import rehearse
 
 ORGANIZATION = ROOT / "examples" / "organization"
 ACCOUNTS = {"payments": "111111111111", "analytics": "222222222222", "sandbox": "333333333333"}

@@ -6,7 +6,7 @@ import pytest
 from conftest import ROOT
 
 from fedctl.preview.analyzer import PolicyPackServer
-from fedctl.preview.mocks import Registration
+from fedctl.testing.mocks import Registration
 
 PACK = ROOT / "policy"
 SAFE_POLICY = {

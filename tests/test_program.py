@@ -8,7 +8,7 @@ from conftest import ROOT
 from judges.iam_policy import judge_policy
 
 from fedctl.preview.engine import ProgramError, run_program
-from fedctl.project import load_project, stack_names
+from fedctl.preview.project import load_project, stack_names
 
 STACKS = stack_names(ROOT)
 

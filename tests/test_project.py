@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from fedctl.project import SECRET_PLACEHOLDER, ProjectError, load_project, stack_names
+from fedctl.preview.project import SECRET_PLACEHOLDER, ProjectError, load_project, stack_names
 
 
 def write(directory, name, text):

@@ -6,10 +6,10 @@ import pytest
 from conftest import ROOT
 
 from fedctl.cli import main
-from fedctl.issuer import LocalIssuer
+from fedctl.testing.issuer import LocalIssuer
 from fedctl.preview.engine import run_program
-from fedctl.project import load_project
-from fedctl.rehearsal import ACCEPT, INTENDED, OPEN_DOOR, REJECT, SCENARIOS, actual_role, rehearse
+from fedctl.preview.project import load_project
+from fedctl.preview.rehearsal import ACCEPT, INTENDED, OPEN_DOOR, REJECT, SCENARIOS, actual_role, rehearse
 
 FIXTURES = ROOT / "tests" / "fixtures"
 

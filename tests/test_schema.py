@@ -22,7 +22,7 @@ from conftest import deploy
 from pulumi.provider.experimental.component import ComponentProvider
 
 from components import schema as package_schema
-from fedctl.preview.mocks import DEFAULT_SUBSCRIPTION_ID, issuer_for_account
+from fedctl.testing.mocks import DEFAULT_SUBSCRIPTION_ID, issuer_for_account
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "schema.json"

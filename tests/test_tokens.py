@@ -14,9 +14,9 @@ import pytest
 from conftest import FakeClock
 
 from fedctl.errors import TokenRequestError
-from fedctl.issuer import AWS_CLAIMS, LocalIssuer
+from fedctl.testing.issuer import AWS_CLAIMS, LocalIssuer
 from fedctl.tokens import AwsTokenSupplier
-from standins.sts import ROLE_ARN, StsStandin
+from fedctl.testing.standins.sts import ROLE_ARN, StsStandin
 
 
 @pytest.fixture(scope="module")

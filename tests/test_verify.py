@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from fedctl.errors import TokenRejected
-from fedctl.issuer import JWKS_PATH, LocalIssuer
+from fedctl.testing.issuer import JWKS_PATH, LocalIssuer
 from fedctl.verify import TokenVerifier
 
 ROLE = "arn:aws:iam::123456789012:role/workloads/app"

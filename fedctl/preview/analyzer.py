@@ -27,7 +27,7 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from .mocks import Registration
+from ..testing.mocks import Registration
 
 _LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
            analyzer_pb2.DISABLED: "disabled", analyzer_pb2.REMEDIATE: "remediate"}

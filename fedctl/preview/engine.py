@@ -1,7 +1,7 @@
 """Run a Pulumi Python program on the SDK's mock runtime, as the engine would, and keep the record.
 
 The program sees its stack config, stack name and project name exactly as under ``pulumi
-preview``; every registration and invoke goes to :class:`~fedctl.preview.mocks.CloudMocks`.
+preview``; every registration and invoke goes to :class:`~fedctl.testing.mocks.CloudMocks`.
 What comes back: the stack outputs, every registration (with parents and dependencies), and the
 warnings the program logged.
 
@@ -26,8 +26,8 @@ from typing import Any, Iterator
 
 import pulumi
 
-from ..project import SECRET_PLACEHOLDER, PulumiProject
-from .mocks import CloudMocks, RecordingMonitor
+from .project import SECRET_PLACEHOLDER, PulumiProject
+from ..testing.mocks import CloudMocks, RecordingMonitor
 
 
 class ProgramError(RuntimeError):

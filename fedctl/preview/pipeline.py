@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ..project import load_project
-from ..rehearsal import RehearsalResult, rehearse
+from .project import load_project
+from .rehearsal import RehearsalResult, rehearse
 from .analyzer import PolicyPackServer, Verdict
 from .engine import ProgramRun, run_program
-from .mocks import CloudMocks
+from ..testing.mocks import CloudMocks
 from .graph import TrustGraph, build_trust_graph
 from .report import Plan, build_plan
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .engine import ProgramRun
-from .mocks import Registration
+from ..testing.mocks import Registration
 
 
 @dataclass

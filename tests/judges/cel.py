@@ -1,6 +1,6 @@
 """The CEL judge for tests: cel-python with GCP's string functions, plus AWS-shaped claims.
 
-The evaluator is ``fedctl.cel`` (cel-python does the evaluating; only GCP's documented
+The evaluator is ``fedctl.preview.cel`` (cel-python does the evaluating; only GCP's documented
 ``extract()`` and ``split()`` are registered on top).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fedctl.cel import ERROR, CelError, CelJudge, cel_split, gcp_extract  # noqa: F401 - re-exported
+from fedctl.preview.cel import ERROR, CelError, CelJudge, cel_split, gcp_extract  # noqa: F401 - re-exported
 
 
 def aws_claims(role_arn: str, account_id: str | None = None, audience: str = "https://example.com",

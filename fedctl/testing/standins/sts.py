@@ -2,7 +2,7 @@
 
 It speaks the Query protocol botocore uses (form-encoded POST, XML answers), validates the
 request as STS does (botocore itself only checks minimums), and mints the token with a
-:class:`~fedctl.issuer.LocalIssuer`. Every request is recorded, and it can be told to answer
+:class:`~fedctl.testing.issuer.LocalIssuer`. Every request is recorded, and it can be told to answer
 with an AWS error code instead.
 
 Example::
@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-from fedctl.issuer import LocalIssuer, LocalHandler, local_server
+from fedctl.testing.issuer import LocalIssuer, LocalHandler, local_server
 
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 ROLE_ARN = "arn:aws:iam::123456789012:role/workloads/app"

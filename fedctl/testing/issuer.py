@@ -315,7 +315,7 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client hanging up mid-request is not worth a traceback on stderr.
-        logging.getLogger("fedctl.issuer").debug("request from %s failed", client_address, exc_info=True)
+        logging.getLogger("fedctl.testing.issuer").debug("request from %s failed", client_address, exc_info=True)
 
 
 @contextlib.contextmanager

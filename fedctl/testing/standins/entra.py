@@ -31,7 +31,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from urllib.parse import parse_qs
 
 from fedctl.errors import TokenRejected
-from fedctl.issuer import LocalHandler, local_server
+from fedctl.testing.issuer import LocalHandler, local_server
 from fedctl.verify import TokenVerifier
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

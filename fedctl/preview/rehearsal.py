@@ -36,9 +36,9 @@ from components.rules import aws as aws_rules
 from components.rules import gcp as gcp_rules
 
 from .cel import CelJudge
-from .errors import TokenRejected
-from .issuer import LocalIssuer
-from .verify import TokenVerifier
+from ..errors import TokenRejected
+from ..testing.issuer import LocalIssuer
+from ..verify import TokenVerifier
 
 ACCEPT, REJECT = "accept", "reject"
 INTENDED = "intended role and audience"

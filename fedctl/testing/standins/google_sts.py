@@ -25,7 +25,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import parse_qs, unquote
 
 from fedctl.errors import TokenRejected
-from fedctl.issuer import LocalHandler, local_server
+from fedctl.testing.issuer import LocalHandler, local_server
 from fedctl.verify import TokenVerifier
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"

@@ -8,5 +8,5 @@ forgotten one stops by itself:
 - :mod:`.entra`: Microsoft Entra's token endpoint, over HTTPS with a throwaway CA.
 - :mod:`.google_sts`: Google STS token exchange and IAM Credentials impersonation.
 
-Tokens are minted and judged with :class:`fedctl.issuer.LocalIssuer` keys.
+Tokens are minted and judged with :class:`fedctl.testing.issuer.LocalIssuer` keys.
 """
