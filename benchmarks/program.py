@@ -89,9 +89,9 @@ def preload() -> None:
     from pulumi_azure_native import authorization, managedidentity  # noqa: F401
 
     import components.aws  # noqa: F401
-    import components.azure  # noqa: F401
-    import components.gcp  # noqa: F401
-    import components.stack_config  # noqa: F401
+    import components.relying_parties.azure.component  # noqa: F401
+    import components.relying_parties.gcp.component  # noqa: F401
+    import components.stack.compose  # noqa: F401
     import fedctl.preview.engine  # noqa: F401
 
 

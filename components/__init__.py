@@ -2,9 +2,11 @@
 
 Import the components from here::
 
-    from components import AccountFederation, FederatedRole
+    from components import AccountFederation, AzureAppTrust, FederatedRole
 
-The names load lazily, so ``components.rules`` (pure Python) can be used without the Pulumi SDKs.
+The names load lazily, so ``components.rules`` (pure Python) can be used without the Pulumi SDKs,
+and a program that uses no GCP trust never imports pulumi-gcp. The relying parties' components
+come from the registry (``components.relying_parties``).
 """
 
 from __future__ import annotations
@@ -12,29 +14,32 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_EXPORTS = {
+_CORE = {
     "AccountFederation": "components.aws",
     "AccountFederationArgs": "components.aws",
-    "AzureAppTrust": "components.azure",
-    "AzureAppTrustArgs": "components.azure",
-    "AzureManagedIdentityTrust": "components.azure",
-    "AzureManagedIdentityTrustArgs": "components.azure",
-    "AzureRoleAssignment": "components.azure",
-    "AzureRoleAssignmentArgs": "components.azure",
     "FederatedRole": "components.aws",
     "FederatedRoleArgs": "components.aws",
-    "FederationDisabledError": "components.aws",
-    "GcpWorkloadIdentityTrust": "components.gcp",
-    "GcpWorkloadIdentityTrustArgs": "components.gcp",
+    "FederationDisabledError": "components.rules.errors",
+    "FederationError": "components.rules.errors",
     "SigningAlgorithm": "components.aws",
-    "ValidationError": "components.rules",
+    "ValidationError": "components.rules.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+
+def _exports() -> dict[str, str]:
+    from .relying_parties import KINDS
+
+    names = dict(_CORE)
+    names.update({name: reference.partition(":")[0] for name, reference in KINDS.public_names().items()})
+    return names
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
+    module = _exports().get(name)
     if module is None:
         raise AttributeError(f"module 'components' has no attribute {name!r}")
     return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(_exports())

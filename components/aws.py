@@ -21,12 +21,10 @@ import pulumi
 import pulumi_aws as aws
 
 from .checks import ValidatedComponent, check_resolved, checked
-from .rules.errors import FederationDisabledError, ValidationError
 from .rules import aws as aws_rules
-from .rules.aws import ALGORITHM_KEY, AUDIENCE_KEY, DURATION_KEY, TOKEN_ACTION
-
-
-TAG_ACTION = "sts:TagGetWebIdentityToken"
+from .rules.errors import FederationDisabledError, ValidationError
+from .rules.facts import DISCOVERY_PATH, JWKS_PATH
+from .rules.policy_documents import service_trust_policy_document, token_policy_document
 
 
 class SigningAlgorithm(str, Enum):
@@ -42,74 +40,6 @@ class SigningAlgorithm(str, Enum):
 
 
 
-
-
-# ---------------------------------------------------------------------------------------------
-# Policy documents (pure functions, unit-tested without Pulumi's runtime)
-# ---------------------------------------------------------------------------------------------
-
-def token_policy_document(
-    audiences: Sequence[str],
-    max_duration_seconds: int = aws_rules.DEFAULT_DURATION_SECONDS,
-    signing_algorithms: Sequence[str] = aws_rules.DEFAULT_SIGNING_ALGORITHMS,
-    allowed_tag_keys: Sequence[str] | None = None,
-) -> dict[str, Any]:
-    """The least-privilege identity policy that lets a role mint outbound tokens.
-
-    ``sts:IdentityTokenAudience`` is multi-valued, so the audiences are pinned with
-    ``ForAllValues:StringEquals`` (every requested audience must be allowed) plus a ``Null: false``
-    guard (``ForAllValues`` alone is also true when the key is absent). AWS's own sample uses
-    ``ForAnyValue``, which lets a caller add any other audience to a token. Request tags need a
-    second action, ``sts:TagGetWebIdentityToken``, which only knows the ``aws:TagKeys`` and
-    ``aws:RequestTag/*`` keys, so it gets its own statement.
-
-    >>> token_policy_document(["api://AzureADTokenExchange"])["Statement"][0]["Condition"]["Null"]
-    {'sts:IdentityTokenAudience': 'false'}
-    """
-    statements: list[dict[str, Any]] = [{
-        "Sid": "MintOutboundWebIdentityTokens",
-        "Effect": "Allow",
-        "Action": TOKEN_ACTION,
-        "Resource": "*",
-        "Condition": {
-            "ForAllValues:StringEquals": {AUDIENCE_KEY: list(audiences)},
-            "Null": {AUDIENCE_KEY: "false"},
-            "NumericLessThanEquals": {DURATION_KEY: int(max_duration_seconds)},
-            "StringEquals": {ALGORITHM_KEY: aws_rules.signing_algorithm_names(signing_algorithms)},
-        },
-    }]
-    if allowed_tag_keys:
-        statements.append({
-            "Sid": "TagOutboundWebIdentityTokens",
-            "Effect": "Allow",
-            "Action": TAG_ACTION,
-            "Resource": "*",
-            "Condition": {
-                "ForAllValues:StringEquals": {"aws:TagKeys": list(allowed_tag_keys)},
-                "Null": {"aws:TagKeys": "false"},
-            },
-        })
-    return {"Version": "2012-10-17", "Statement": statements}
-
-
-def service_trust_policy_document(services: Sequence[str]) -> dict[str, Any]:
-    """A trust policy letting AWS services (EC2, Lambda, ECS tasks, EKS pod identity) assume the role.
-
-    EKS Pod Identity also needs ``sts:TagSession`` to pass the pod's session tags.
-
-    >>> service_trust_policy_document(["lambda.amazonaws.com"])["Statement"][0]["Action"]
-    'sts:AssumeRole'
-    """
-    actions = ["sts:AssumeRole"]
-    if "pods.eks.amazonaws.com" in services:
-        actions.append("sts:TagSession")
-    statement: dict[str, Any] = {
-        "Sid": "TrustedServices",
-        "Effect": "Allow",
-        "Principal": {"Service": sorted(services)},
-        "Action": actions if len(actions) > 1 else actions[0],
-    }
-    return {"Version": "2012-10-17", "Statement": [statement]}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,27 +82,31 @@ class AccountFederation(ValidatedComponent):
     def __init__(self, name: str, args: AccountFederationArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args = dict(args or {})
         super().__init__(name, args, aws_rules.check_account_federation_args, opts)
+        self.account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        found = self._look_up_issuer(name, required=not args.get("manage", False))
 
         if args.get("manage", False):
             keep = not args.get("disable_on_destroy", False)
+            # Enable fails with FeatureEnabled (409) on an account that already has federation on
+            # (the console, another team, a vendor's installer): adopt it by import instead. Either
+            # way the switch is protected and kept on delete, because deleting it switches
+            # federation off for the whole account.
+            account = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id if found else None
             enablement = aws.iam.OutboundWebIdentityFederation(
                 f"{name}-enablement",
-                opts=pulumi.ResourceOptions(parent=self, protect=keep, retain_on_delete=keep),
+                opts=pulumi.ResourceOptions(parent=self, protect=keep, retain_on_delete=keep, import_=account),
             )
             issuer = enablement.issuer_identifier
         else:
-            issuer = pulumi.Output.from_input(self._look_up_issuer(name))
+            issuer = pulumi.Output.from_input(found)
 
         def validated(value: str) -> str:
             check_resolved(f"AccountFederation '{name}'", aws_rules.check_issuer(value, "issuer"), self)
             return value
 
         self.issuer = issuer.apply(validated)
-        self.jwks_uri = self.issuer.apply(lambda i: f"{i}/.well-known/jwks.json")
-        self.openid_configuration_url = self.issuer.apply(lambda i: f"{i}/.well-known/openid-configuration")
-        self.account_id = aws.get_caller_identity_output(
-            opts=pulumi.InvokeOutputOptions(parent=self)
-        ).account_id
+        self.jwks_uri = self.issuer.apply(lambda i: f"{i}{JWKS_PATH}")
+        self.openid_configuration_url = self.issuer.apply(lambda i: f"{i}{DISCOVERY_PATH}")
         self.register_outputs({
             "issuer": self.issuer,
             "jwks_uri": self.jwks_uri,
@@ -180,7 +114,14 @@ class AccountFederation(ValidatedComponent):
             "account_id": self.account_id,
         })
 
-    def _look_up_issuer(self, name: str) -> str:
+    def _look_up_issuer(self, name: str, *, required: bool) -> Optional[str]:
+        """The account's issuer, or None when federation is off (then: raise, if ``required``).
+
+        The provider reports an account with federation off as a failed invoke ("couldn't find
+        resource", from GetOutboundWebIdentityFederationInfo's FeatureDisabled 404). Any other
+        failure (no permission, no credentials) is raised as what it is: with ``manage`` we could
+        not tell whether to adopt or enable, and without it there is no issuer.
+        """
         how_to_fix = (
             "Outbound identity federation is not enabled on this AWS account. Exactly one stack per "
             "account should own it: set `account: {manage: true}` in that stack's config (or run "
@@ -188,17 +129,29 @@ class AccountFederation(ValidatedComponent):
         )
         try:
             result = aws.iam.get_outbound_web_identity_federation(opts=pulumi.InvokeOptions(parent=self))
-        except Exception as error:  # the provider reports FeatureDisabled as a failed invoke
-            text = str(error)
-            if "FeatureDisabled" in text or "not enabled" in text.lower() or "disabled" in text.lower():
-                raise FederationDisabledError(f"AccountFederation '{name}': {how_to_fix}") from error
+        except Exception as error:  # noqa: BLE001 - the provider's errors have no narrower type
+            if is_federation_disabled(str(error)):
+                if required:
+                    raise FederationDisabledError(f"AccountFederation '{name}': {how_to_fix}") from error
+                return None
             raise FederationDisabledError(
                 f"AccountFederation '{name}': could not read the account's outbound identity federation "
-                f"issuer ({text}). The caller needs iam:GetOutboundWebIdentityFederationInfo. {how_to_fix}"
+                f"issuer: {error}. The deployer needs iam:GetOutboundWebIdentityFederationInfo to tell "
+                "whether federation is on."
             ) from error
         if not result.issuer_identifier:
-            raise FederationDisabledError(f"AccountFederation '{name}': {how_to_fix}")
+            if required:
+                raise FederationDisabledError(f"AccountFederation '{name}': {how_to_fix}")
+            return None
         return result.issuer_identifier
+
+
+def is_federation_disabled(provider_error: str) -> bool:
+    """Does this failed issuer lookup mean "federation is off" (rather than "you may not look")?"""
+    text = provider_error.lower()
+    if "accessdenied" in text or "not authorized" in text:
+        return False
+    return any(sign in text for sign in ("featuredisabled", "couldn't find resource", "not enabled", "is disabled"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -268,7 +221,9 @@ class FederatedRole(ValidatedComponent):
 
     def __init__(self, name: str, args: FederatedRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args = dict(args or {})
-        super().__init__(name, args, aws_rules.check_federated_role_args, opts)
+        super().__init__(name, args, lambda plain: aws_rules.check_federated_role_args(plain) + (
+            aws_rules.check_role_physical_names(name, plain, "name", "give role_name, or the component a shorter name")
+        ), opts)
         subject_name = self.label
 
         algorithms = args.get("signing_algorithms", list(aws_rules.DEFAULT_SIGNING_ALGORITHMS))

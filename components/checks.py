@@ -17,9 +17,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import pulumi
 
 from .rules import Violation, is_plain, raise_for
-
-TYPE_PREFIX = "outbound-federation:index"
-"""Type tokens are ``outbound-federation:index:<Name>``: public API, frozen once released."""
+from .rules.facts import TYPE_PREFIX
 
 
 def log_warnings(found: Sequence[Violation], resource: pulumi.Resource) -> None:

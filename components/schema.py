@@ -1,6 +1,6 @@
 """The package's public schema: what ``pulumi package add`` generates SDKs from, produced offline.
 
-The provider plugin (``provider/__main__.py``) serves exactly :data:`COMPONENTS` under
+The provider plugin (``provider/__main__.py``) serves exactly :func:`components` under
 :data:`PACKAGE_NAME`, and Pulumi infers their schema from the type annotations and docstrings of the
 components and their ``...Args`` TypedDicts. This module runs the same inference (the SDK's
 ``ComponentProvider``, which the plugin host uses) without the Pulumi CLI, so the schema can be
@@ -26,20 +26,18 @@ from typing import Any, Iterator, Optional
 import pulumi
 
 from .aws import AccountFederation, FederatedRole
-from .azure import AzureAppTrust, AzureManagedIdentityTrust
-from .gcp import GcpWorkloadIdentityTrust
+from .relying_parties import KINDS
+from .rules.facts import PACKAGE_NAME
 
-PACKAGE_NAME = "outbound-federation"
-"""The Pulumi package name: the first part of every type token, ``outbound-federation:index:<Name>``."""
 
-COMPONENTS: list[type[pulumi.ComponentResource]] = [
-    AccountFederation,
-    FederatedRole,
-    AzureAppTrust,
-    AzureManagedIdentityTrust,
-    GcpWorkloadIdentityTrust,
-]
-"""Every component the package offers to other languages, in schema order."""
+def components() -> list[type[pulumi.ComponentResource]]:
+    """Every component the package offers to other languages, in schema order: the AWS side, then
+    each relying party's (from the registry; its SDK is imported here)."""
+    found: list[type[pulumi.ComponentResource]] = [AccountFederation, FederatedRole]
+    for kind in KINDS:
+        found += [kind.load(reference) for reference in kind.components]
+    return found
+
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
@@ -97,7 +95,7 @@ def generate(version: Optional[str] = None) -> dict[str, Any]:
     from pulumi.provider.experimental.component import ComponentProvider
 
     with collector_paused():
-        provider = ComponentProvider(COMPONENTS, PACKAGE_NAME, version=version or package_version())
+        provider = ComponentProvider(components(), PACKAGE_NAME, version=version or package_version())
     assert provider.schema is not None
     return json.loads(provider.schema)
 

@@ -24,18 +24,25 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "AwsTokenSupplier": "fedctl.tokens",
     "TokenVerifier": "fedctl.verify",
-    "azure_credential": "fedctl.credentials",
-    "gcp_credentials": "fedctl.credentials",
+    # The relying parties' runtime helpers live in their folders; these names stay importable here.
+    "azure_credential": "components.relying_parties.azure.runtime",
+    "gcp_credentials": "components.relying_parties.gcp.runtime",
+    "ConfigurationError": "fedctl.errors",
+    "ExchangeError": "fedctl.errors",
     "FederationError": "fedctl.errors",
+    "MissingDependencyError": "fedctl.errors",
     "TokenRequestError": "fedctl.errors",
     "TokenRejected": "fedctl.errors",
+    "ValidationError": "fedctl.errors",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from fedctl.credentials import azure_credential, gcp_credentials
-    from fedctl.errors import FederationError, TokenRejected, TokenRequestError
+    from components.relying_parties.azure.runtime import azure_credential
+    from components.relying_parties.gcp.runtime import gcp_credentials
+    from fedctl.errors import (ConfigurationError, ExchangeError, FederationError, MissingDependencyError,
+                               TokenRejected, TokenRequestError, ValidationError)
     from fedctl.tokens import AwsTokenSupplier
     from fedctl.verify import TokenVerifier
 

@@ -3,7 +3,7 @@
     fedctl preview [--cwd DIR] [--stack NAME] [--json | --markdown]   review a Pulumi program offline
     fedctl token --audience AUD [--raw | --format google-executable]  mint a token as the current role
     fedctl verify --issuer URL --audience AUD < token                 verify a token like a relying party
-    fedctl exchange azure|gcp --workload NAME [--outputs FILE]        prove a deployed trust works
+    fedctl exchange RELYING_PARTY --workload NAME [--outputs FILE]     prove a deployed trust works
 """
 
 from __future__ import annotations
@@ -138,20 +138,15 @@ def _stack_outputs(options: argparse.Namespace) -> dict[str, Any]:
 
 def _exchange(options: argparse.Namespace) -> int:
     from .errors import FederationError
-    from .exchange import exchange_azure, exchange_gcp
+    from .exchange import exchange, token_supplier_factory
 
     try:
         outputs = _stack_outputs(options)
-        if options.cloud == "azure":
-            extra = {"authority": options.authority, "disable_instance_discovery": True} if options.authority else {}
-            result = exchange_azure(outputs, options.workload, scope=options.scope, region=options.region,
-                                    sts_client=_sts_client(options), wait_seconds=options.wait,
-                                    progress=_progress(False), **extra)
-        else:
-            result = exchange_gcp(outputs, options.workload, region=options.region, sts_client=_sts_client(options),
-                                  token_url=options.token_url, impersonation_url=options.impersonation_url)
+        result = exchange(options.relying_party_command, outputs, options.workload, options,
+                          supplier_for=token_supplier_factory(region=options.region, sts_client=_sts_client(options)),
+                          progress=_progress(False))
     except (FederationError, ValueError, OSError, subprocess.CalledProcessError) as error:
-        print(f"fedctl exchange {options.cloud}: {error}", file=sys.stderr)
+        print(f"fedctl exchange {options.relying_party_command}: {error}", file=sys.stderr)
         return EXIT_VIOLATIONS
     print(result.summary)
     return EXIT_OK
@@ -209,22 +204,24 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--algorithm", action="append", choices=["RS256", "ES384"], help="accepted algorithm")
     verify.set_defaults(handler=_verify)
 
-    exchange = commands.add_parser("exchange", help="prove a deployed trust works: AWS token -> cloud token",
-                                   description="Mint the workload's AWS token and exchange it at Azure or "
-                                               "Google, reading the stack's outputs. Access tokens are "
-                                               "never printed.")
-    exchange.add_argument("cloud", choices=["azure", "gcp"])
-    exchange.add_argument("--workload", required=True, help="the workload name in the stack outputs")
-    exchange.add_argument("--outputs", help="`pulumi stack output --json` saved to a file (- for stdin)")
-    exchange.add_argument("--stack", help="read the outputs with the Pulumi CLI from this stack")
-    exchange.add_argument("--scope", default="https://management.azure.com/.default", help="Azure scope")
-    exchange.add_argument("--wait", type=float, default=300,
-                          help="seconds to keep retrying while Azure propagates a new credential (default 300)")
-    exchange.add_argument("--authority", help="Entra authority URL (sovereign clouds, tests)")
-    exchange.add_argument("--token-url", help="Google STS token URL (default: from the credential configuration)")
-    exchange.add_argument("--impersonation-url", help="IAM Credentials API base URL, e.g. https://iamcredentials.googleapis.com/v1 (tests)")
-    aws_options(exchange)
-    exchange.set_defaults(handler=_exchange)
+    exchange = commands.add_parser("exchange", help="prove a deployed trust works: AWS token -> relying party token",
+                                   description="Mint the workload's AWS token and exchange it at its relying party, "
+                                               "reading the stack's outputs. Access tokens are never printed.")
+    relying_parties = exchange.add_subparsers(dest="relying_party_command", required=True, metavar="RELYING_PARTY")
+    from components.relying_parties import KINDS
+
+    for command, kinds in sorted(KINDS.commands().items()):
+        runtime = kinds[0].load(kinds[0].runtime)
+        sub = relying_parties.add_parser(command, help=" or ".join(kind.title for kind in kinds))
+        sub.add_argument("--workload", required=True, help="the workload name in the stack outputs")
+        sub.add_argument("--outputs", help="`pulumi stack output --json` saved to a file (- for stdin)")
+        sub.add_argument("--stack", help="read the outputs with the Pulumi CLI from this stack")
+        if len(kinds) > 1:
+            sub.add_argument("--relying-party", choices=[kind.key for kind in kinds],
+                             help="which one, when the workload is trusted by several")
+        runtime.add_arguments(sub)
+        aws_options(sub)
+        sub.set_defaults(handler=_exchange)
     return parser
 
 

@@ -1,36 +1,32 @@
-"""Prove a deployed trust works: mint an AWS token and exchange it at Azure or Google.
+"""Prove a deployed trust works: mint the workload's AWS token and exchange it at its relying party.
 
-Reads what to use from the stack's outputs (``pulumi stack output --json``): the workload's
-client and tenant IDs for Azure, its audience and credential configuration for GCP. Runs where
-the workload's role can be used (its instance, its Lambda, or a shell with its credentials).
-Access tokens are never printed: success is reported with the expiry only.
+Reads what to use from the stack's outputs (``pulumi stack output --json``): under
+``workloads.<name>.<relying party key>`` each relying party exports what its exchange needs,
+always with the ``audience`` the role requests. Each kind's exchange lives in its folder
+(``components/relying_parties/<kind>/runtime.py``); this module only finds the workload's relying
+party and hands it a token supplier. Access tokens are never printed: success is reported with
+the expiry only.
 
 Example::
 
     outputs = json.loads(subprocess.check_output(["pulumi", "stack", "output", "--json"]))
-    result = exchange_azure(outputs, "reports-reader", region="eu-west-1")
+    result = exchange("azure", outputs, "reports-reader", options)
     print(result.summary)
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
-import json
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from .errors import ExchangeError
-
-AZURE_AUDIENCE = "api://AzureADTokenExchange"
-AZURE_DEFAULT_SCOPE = "https://management.azure.com/.default"
-# Entra's answers while a new federated credential has not propagated yet (it takes minutes).
-AZURE_NOT_YET = ("AADSTS70021", "AADSTS700211", "AADSTS700212", "AADSTS700213")
+from .errors import ExchangeError, ValidationError
 
 
 @dataclass(frozen=True)
 class ExchangeResult:
-    cloud: str
+    relying_party: str
     workload: str
     principal: str
     expires_at: dt.datetime | None
@@ -39,7 +35,7 @@ class ExchangeResult:
     @property
     def summary(self) -> str:
         when = self.expires_at.isoformat() if self.expires_at else "unknown"
-        return (f"{self.cloud}: the trust works. {self.principal} got an access token for workload "
+        return (f"{self.relying_party}: the trust works. {self.principal} got an access token for workload "
                 f"'{self.workload}' (expires {when}) after {self.attempts} attempt(s).")
 
 
@@ -47,95 +43,57 @@ def workload_outputs(outputs: Mapping[str, Any], workload: str) -> Mapping[str, 
     workloads = outputs.get("workloads") or {}
     if workload not in workloads:
         known = ", ".join(sorted(workloads)) or "none"
-        raise ExchangeError(f"no workload '{workload}' in the stack outputs (workloads: {known})")
+        raise ExchangeError(f"no workload '{workload}' in the stack outputs (workloads: {known})",
+                            code="unknown-workload")
     return workloads[workload]
 
 
-def _supplier(audience: str, *, region: str | None, sts_client: Any) -> Any:
-    from .tokens import AwsTokenSupplier
+def token_supplier_factory(*, region: str | None, sts_client: Any) -> Callable[[str, str], Any]:
+    """``supplier_for(audience, algorithm)``: an AwsTokenSupplier for one relying party's request."""
+    def supplier_for(audience: str, algorithm: str) -> Any:
+        from .tokens import AwsTokenSupplier
 
-    # RS256: the only algorithm Entra accepts, and fine for Google.
-    return AwsTokenSupplier([audience], signing_algorithm="RS256", region=region, sts_client=sts_client)
+        return AwsTokenSupplier([audience], signing_algorithm=algorithm, region=region, sts_client=sts_client)
+    return supplier_for
 
 
-def exchange_azure(
+def exchange(
+    command: str,
     outputs: Mapping[str, Any],
     workload: str,
+    options: argparse.Namespace,
     *,
-    scope: str = AZURE_DEFAULT_SCOPE,
-    region: str | None = None,
-    sts_client: Any = None,
-    wait_seconds: float = 300,
+    supplier_for: Callable[[str, str], Any],
     progress: Callable[[str], None] = lambda message: None,
-    sleep: Callable[[float], None] = time.sleep,
-    **credential_kwargs: Any,
+    **hooks: Any,
 ) -> ExchangeResult:
-    """Sign in to Entra as the workload's app or managed identity, retrying while Azure propagates."""
-    from azure.core.exceptions import ClientAuthenticationError
+    """Run ``fedctl exchange <command>`` for one workload: find its relying party, exchange its token."""
+    from components.relying_parties import KINDS
 
-    from .credentials import azure_credential
-
+    kinds = KINDS.commands().get(command)
+    if not kinds:
+        raise ValidationError("fedctl exchange", [_unknown_command(command)])
     exported = workload_outputs(outputs, workload)
-    target = exported.get("azureManagedIdentity") or exported.get("azureApp")
-    if not target:
-        raise ExchangeError(f"workload '{workload}' has no Azure relying party in the stack outputs")
-    supplier = _supplier(AZURE_AUDIENCE, region=region, sts_client=sts_client)
-    deadline, delay, attempt = time.monotonic() + wait_seconds, 5.0, 0
-    while True:
-        attempt += 1
-        # A fresh credential each time: azure-identity caches failures' absence, not their cause.
-        credential = azure_credential(target["tenantId"], target["clientId"], supplier, **credential_kwargs)
-        try:
-            token = credential.get_token(scope)
-        except ClientAuthenticationError as error:
-            text = str(error)
-            code = next((c for c in AZURE_NOT_YET if c in text), None)
-            if code is None or time.monotonic() + delay > deadline:
-                hint = (" New federated credentials take minutes to propagate; try a longer --wait."
-                        if code else "")
-                raise ExchangeError(f"Entra refused the AWS token for client {target['clientId']}: "
-                                    f"{text.splitlines()[0]}.{hint}") from None
-            progress(f"Azure does not accept the credential yet ({code}); new federated credentials take "
-                     f"minutes to propagate. Retrying in {delay:.0f} s")
-            sleep(delay)
-            delay = min(delay * 2, 60.0)
-            continue
-        expires = dt.datetime.fromtimestamp(token.expires_on, dt.timezone.utc)
-        return ExchangeResult("azure", workload, f"client {target['clientId']}", expires, attempt)
+    present = [kind for kind in kinds if exported.get(kind.key)]
+    chosen = getattr(options, "relying_party", None)
+    if chosen:
+        present = [kind for kind in present if kind.key == chosen]
+    if not present:
+        names = " or ".join(kind.key for kind in kinds)
+        raise ExchangeError(f"workload '{workload}' has no {names} relying party in the stack outputs",
+                            code="no-relying-party")
+    if len(present) > 1:
+        raise ExchangeError(f"workload '{workload}' is trusted by {' and '.join(k.key for k in present)}: "
+                            "choose one with --relying-party", code="ambiguous-relying-party")
+    kind = present[0]
+    runtime = kind.load(kind.runtime)
+    return runtime.exchange(exported[kind.key], workload, options, supplier_for=supplier_for, progress=progress,
+                            **hooks)
 
 
-def exchange_gcp(
-    outputs: Mapping[str, Any],
-    workload: str,
-    *,
-    region: str | None = None,
-    sts_client: Any = None,
-    token_url: str | None = None,
-    impersonation_url: str | None = None,
-) -> ExchangeResult:
-    """Exchange the workload's AWS token at Google STS (and impersonate its service account)."""
-    import google.auth.exceptions
-    import google.auth.transport.requests
+def _unknown_command(command: str) -> Any:
+    from components.relying_parties import KINDS
+    from components.rules import Violation
 
-    from .credentials import gcp_credentials
-
-    exported = workload_outputs(outputs, workload)
-    target = exported.get("gcp")
-    if not target:
-        raise ExchangeError(f"workload '{workload}' has no GCP relying party in the stack outputs")
-    configuration = target.get("credentialConfiguration")
-    if isinstance(configuration, str):
-        configuration = json.loads(configuration)
-    supplier = _supplier(target["audience"], region=region, sts_client=sts_client)
-    email = target.get("serviceAccountEmail")
-    credentials = gcp_credentials(
-        configuration["audience"], supplier, service_account_email=email,
-        token_url=token_url or configuration.get("token_url"),
-        **({"impersonation_url": impersonation_url} if impersonation_url else {}),
-    )
-    try:
-        credentials.refresh(google.auth.transport.requests.Request())
-    except google.auth.exceptions.GoogleAuthError as error:
-        raise ExchangeError(f"Google refused the AWS token for {configuration['audience']}: {error}") from None
-    expiry = credentials.expiry.replace(tzinfo=dt.timezone.utc) if credentials.expiry else None
-    return ExchangeResult("gcp", workload, f"service account {email}" if email else "the pool principal", expiry, 1)
+    return Violation("relying party", command, f"is not one fedctl can exchange with (known: "
+                     f"{', '.join(sorted(KINDS.commands()))})", code="exchange.unknown-relying-party")

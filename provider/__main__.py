@@ -53,12 +53,12 @@ if str(ROOT) not in sys.path:
 
 from pulumi.provider.experimental import component_provider_host  # noqa: E402
 
-from components.schema import COMPONENTS, PACKAGE_NAME, package_version  # noqa: E402
+from components.schema import PACKAGE_NAME, components, package_version  # noqa: E402
 
 
 def main() -> None:
     """Serve the components until the engine disconnects (the engine address is in ``sys.argv``)."""
-    component_provider_host(components=COMPONENTS, name=PACKAGE_NAME, version=package_version())
+    component_provider_host(components=components(), name=PACKAGE_NAME, version=package_version())
 
 
 if __name__ == "__main__":

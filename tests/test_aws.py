@@ -8,7 +8,7 @@ from conftest import deploy
 from judges.iam_policy import judge_policy
 
 from components import AccountFederation, FederatedRole, FederationDisabledError, ValidationError
-from components.aws import service_trust_policy_document, token_policy_document
+from components.rules.policy_documents import service_trust_policy_document, token_policy_document
 from fedctl.testing.mocks import issuer_for_account
 
 ISSUER = issuer_for_account("123456789012")
@@ -226,6 +226,6 @@ def test_every_trust_policy_passes_the_independent_iam_judge(services):
 
 @pytest.mark.parametrize("settings", [{}, {"allowed_tag_keys": ["team"]}, {"signing_algorithms": ["ES384"]}])
 def test_every_generated_token_policy_satisfies_the_shared_grant_rules(settings):
-    from components.rules.aws import check_token_grants
+    from components.rules.policy_audits import check_token_grants
 
     assert check_token_grants(token_policy_document(["api://AzureADTokenExchange"], **settings), "policy") == []

@@ -1,12 +1,14 @@
 """`fedctl token`, `verify` and `exchange` against loopback stand-ins, with the real client libraries."""
 
 import io
+import argparse
 import json
 
 import pytest
 
 from fedctl.cli import main
-from fedctl.exchange import ExchangeError, exchange_azure
+from fedctl.errors import ExchangeError
+from fedctl.exchange import exchange, token_supplier_factory
 from fedctl.testing.standins.entra import EntraStandin
 from fedctl.testing.standins.google_sts import GoogleStsStandin
 from fedctl.testing.standins.sts import ROLE_ARN, StsStandin
@@ -149,15 +151,19 @@ def test_exchange_azure_retries_while_a_new_credential_propagates(sts, issuer, m
     with entra.serve():
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", entra.ca_bundle)
         messages = []
-        result = exchange_azure(outputs, "reports", sts_client=sts.client(), authority=entra.authority,
-                                disable_instance_discovery=True, sleep=nap, progress=messages.append)
+        options = argparse.Namespace(authority=entra.authority, scope="https://management.azure.com/.default",
+                                     wait=300, relying_party=None)
+        result = exchange("azure", outputs, "reports", options, sleep=nap, progress=messages.append,
+                          supplier_for=token_supplier_factory(region=None, sts_client=sts.client()))
     assert result.attempts == 2 and naps == [5.0]
     assert "take minutes to propagate" in messages[0]
 
 
 def test_exchange_names_the_known_workloads_when_one_is_missing():
-    with pytest.raises(ExchangeError, match=r"no workload 'nope' in the stack outputs \(workloads: reports\)"):
-        exchange_azure({"workloads": {"reports": {}}}, "nope")
+    with pytest.raises(ExchangeError) as refused:
+        exchange("azure", {"workloads": {"reports": {}}}, "nope", argparse.Namespace(),
+                 supplier_for=token_supplier_factory(region=None, sts_client=None))
+    assert refused.value.code == "unknown-workload" and "(workloads: reports)" in str(refused.value)
 
 
 def test_exchange_gcp_trades_the_token_and_impersonates(capsys, sts, issuer, tmp_path):

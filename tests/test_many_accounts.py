@@ -6,7 +6,7 @@ import pytest
 from conftest import ROOT
 
 from components.rules import ValidationError
-from components.stack_config import parse_stack_config
+from components.stack.config import parse_stack_config
 from fedctl.preview.engine import run_program
 from fedctl.preview.project import load_project
 from fedctl.preview.rehearsal import rehearse

@@ -22,7 +22,10 @@ from conftest import deploy
 from pulumi.provider.experimental.component import ComponentProvider
 
 from components import schema as package_schema
-from fedctl.testing.mocks import DEFAULT_SUBSCRIPTION_ID, issuer_for_account
+from components.relying_parties.azure.review import MOCK_FACTS as AZURE_FACTS
+from fedctl.testing.mocks import issuer_for_account
+
+DEFAULT_SUBSCRIPTION_ID = AZURE_FACTS["subscription_id"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILE = ROOT / "schema.json"
@@ -67,7 +70,7 @@ def committed() -> dict[str, Any]:
 def provider() -> ComponentProvider:
     """The SDK's provider class, as component_provider_host builds it."""
     with package_schema.collector_paused():
-        return ComponentProvider(package_schema.COMPONENTS, PACKAGE, version=VERSION)
+        return ComponentProvider(package_schema.components(), PACKAGE, version=VERSION)
 
 
 # -- the API snapshot ----------------------------------------------------------------------
@@ -121,7 +124,7 @@ def test_the_version_comes_from_pyproject(generated):
 # -- what the schema says --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("component", package_schema.COMPONENTS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("component", package_schema.components(), ids=lambda c: c.__name__)
 def test_the_annotations_are_objects_the_analyzer_can_follow(component):
     args = inspect.get_annotations(component.__init__)["args"]
     assert not isinstance(args, str), (
@@ -446,3 +449,46 @@ def test_the_example_is_what_pulumi_package_add_leaves_behind(committed):
     project = yaml.safe_load((EXAMPLE_DIR / "Pulumi.yaml").read_text())
     assert project["runtime"]["name"] == "nodejs"
     assert (EXAMPLE_DIR / project["packages"][committed["name"]]).resolve() == PLUGIN_DIR
+
+
+# -- compatibility with what users have generated SDKs from ---------------------------------------
+
+RELEASED = ROOT / "tests" / "snapshots" / "schema-0.1.0.json"
+
+
+def incompatibilities(released, current, path="$"):
+    """Where ``current`` breaks consumers of ``released``: anything removed or changed, a new required
+    input. Additions (new types, properties, outputs) are compatible."""
+    if isinstance(released, dict):
+        if not isinstance(current, dict):
+            return [f"{path}: was an object"]
+        found = []
+        for key, value in released.items():
+            if key not in current:
+                found.append(f"{path}.{key}: removed")
+            elif key == "requiredInputs":
+                added = sorted(set(current[key]) - set(value))
+                found += [f"{path}.requiredInputs: {name} is newly required" for name in added]
+                found += [f"{path}.requiredInputs: {name} removed" for name in sorted(set(value) - set(current[key]))]
+            elif key == "required":
+                found += [f"{path}.required: {name} removed" for name in sorted(set(value) - set(current[key]))]
+            else:
+                found += incompatibilities(value, current[key], f"{path}.{key}")
+        return found
+    if released != current and not path.endswith((".version", ".description")):
+        return [f"{path}: {released!r} became {current!r}"]
+    return []
+
+
+def test_the_schema_only_grows_since_the_released_version():
+    assert incompatibilities(json.loads(RELEASED.read_text()), json.loads(SCHEMA_FILE.read_text())) == []
+
+
+def test_the_compatibility_check_sees_a_removed_output_and_a_new_required_input():
+    released = json.loads(RELEASED.read_text())
+    broken = json.loads(RELEASED.read_text())
+    token = "outbound-federation:index:FederatedRole"
+    del broken["resources"][token]["properties"]["subject"]
+    broken["resources"][token]["requiredInputs"].append("roleName")
+    found = incompatibilities(released, broken)
+    assert any("subject: removed" in f for f in found) and any("roleName is newly required" in f for f in found)

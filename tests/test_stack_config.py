@@ -3,7 +3,7 @@
 import pytest
 
 from components.rules import ValidationError
-from components.stack_config import parse_stack_config
+from components.stack.config import parse_stack_config
 
 EC2 = {"name": "reports", "trustedServices": ["ec2.amazonaws.com"], "audiences": ["api://AzureADTokenExchange"]}
 

@@ -85,29 +85,35 @@ def is_plain(value: Any) -> bool:
     return True
 
 
-def check_length(value: str, field: str, low: int, high: int, what: str) -> list[Violation]:
+def check_length(value: Any, field: str, low: int, high: int, what: str, *, code: str) -> list[Violation]:
+    """A string of ``low``-``high`` characters. Codes: ``<code>.type``, ``<code>.length``."""
     if not isinstance(value, str):
-        return [Violation(field, value, f"must be a string ({what})")]
+        return [Violation(field, value, f"must be a string ({what})", code=f"{code}.type")]
     if not low <= len(value) <= high:
-        return [Violation(field, value, f"has {len(value)} characters: {what} must be {low}-{high}")]
+        return [Violation(field, value, f"has {len(value)} characters: {what} must be {low}-{high}",
+                          code=f"{code}.length")]
     return []
 
 
-def check_count(items: Sequence[Any], field: str, low: int, high: int, what: str) -> list[Violation]:
+def check_count(items: Any, field: str, low: int, high: int, what: str, *, code: str) -> list[Violation]:
+    """A list of ``low``-``high`` items. Codes: ``<code>.type``, ``<code>.count``."""
     if not isinstance(items, (list, tuple)):
-        return [Violation(field, items, f"must be a list of {what}")]
+        return [Violation(field, items, f"must be a list of {what}", code=f"{code}.type")]
     if not low <= len(items) <= high:
-        return [Violation(field, f"{len(items)} items", f"is out of range: allowed {low}-{high} {what}")]
+        return [Violation(field, f"{len(items)} items", f"is out of range: allowed {low}-{high} {what}",
+                          code=f"{code}.count")]
     return []
 
 
-def check_unique(items: Sequence[Any], field: str, what: str) -> list[Violation]:
+def check_unique(items: Sequence[Any], field: str, what: str, *, code: str) -> list[Violation]:
+    """No item twice. Code: ``<code>.duplicate``."""
     seen: set[Any] = set()
     found = []
     for index, item in enumerate(items):
         key = item if isinstance(item, (str, int, tuple)) else repr(item)
         if key in seen:
-            found.append(Violation(f"{field}[{index}]", item, f"is listed twice: each {what} may appear once"))
+            found.append(Violation(f"{field}[{index}]", item, f"is listed twice: each {what} may appear once",
+                                   code=f"{code}.duplicate"))
         seen.add(key)
     return found
 
@@ -127,17 +133,18 @@ def whole_number(value: Any) -> int | None:
     return None
 
 
-def check_int_range(value: Any, field: str, low: int, high: int, what: str) -> list[Violation]:
+def check_int_range(value: Any, field: str, low: int, high: int, what: str, *, code: str) -> list[Violation]:
+    """A whole number in ``low``-``high``. Codes: ``<code>.type``, ``<code>.range``."""
     if whole_number(value) is None:
-        return [Violation(field, value, f"must be a whole number ({what})")]
+        return [Violation(field, value, f"must be a whole number ({what})", code=f"{code}.type")]
     if not low <= value <= high:
-        return [Violation(field, value, f"is out of range: {what} must be {low}-{high}")]
+        return [Violation(field, value, f"is out of range: {what} must be {low}-{high}", code=f"{code}.range")]
     return []
 
 
 def check_booleans(args: Any, keys: Sequence[str], field: Any) -> list[Violation]:
-    """Switches must be true or false: ``"false"`` as a string would read as on."""
-    return [Violation(field(key), args[key], "must be true or false")
+    """Switches must be true or false: ``"false"`` as a string would read as on. Code: ``switch.type``."""
+    return [Violation(field(key), args[key], "must be true or false", code="switch.type")
             for key in keys if key in args and not isinstance(args[key], bool)]
 
 

@@ -27,6 +27,8 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+import components
+
 from ..testing.mocks import Registration
 
 _LEVELS = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
@@ -92,6 +94,10 @@ class PolicyPackServer:
         if not entry.exists():
             raise PolicyPackError(f"{self.pack_dir.name}/__main__.py not found: is this a Python policy pack?")
         env = {**os.environ, "PULUMI_PROJECT": self.project, "PULUMI_STACK": self.stack, "PULUMI_DRY_RUN": "true"}
+        # The pack imports the rules as the installed package; hand it the very package this
+        # preview runs (a checkout, a worktree), so both judge with the same rules.
+        package_root = str(Path(components.__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join([package_root] + [p for p in [env.get("PYTHONPATH")] if p])
         self._process = subprocess.Popen(
             [sys.executable, "-u", str(entry)], cwd=self.pack_dir, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -1,8 +1,10 @@
-"""The trust graph of a planned stack: AWS account issuers -> roles -> Azure apps, identities, GCP pools.
+"""The trust graph of a planned stack: AWS account issuers -> roles -> the relying parties that trust them.
 
-Built from the recorded registrations alone (not from our components' internals), so it also
-draws another team's hand-written resources. An edge from a role to a relying party means: a
-token of that role, from that issuer, is accepted there; its label is the audience.
+Built from the recorded registrations alone (through :class:`~fedctl.preview.review.Review` and each
+relying-party kind's ``trusts`` hook), so it also draws another team's hand-written resources. An
+edge from a role to a relying party means: a token of that role, from that issuer, is accepted
+there; its label is the audience. Audiences a role's token policy allows that no relying party in
+the run accounts for (a SaaS API, say) are drawn as their own nodes.
 
 Example::
 
@@ -12,30 +14,37 @@ Example::
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .engine import ProgramRun
+from components.rules import aws as aws_rules
+from components.rules.facts import ACCOUNT_COMPONENT, AUDIENCE_KEY, ENABLEMENT_TYPE, TOKEN_ACTION
+from components.rules.policy_audits import as_list, conditions_on, grants_action, parse_policy_document, statements_of
 
-APP_CREDENTIAL = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
-APPLICATION = "azuread:index/application:Application"
-IDENTITY_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
-GCP_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"
-ROLE = "aws:iam/role:Role"
-ENABLEMENT = "aws:iam/outboundWebIdentityFederation:OutboundWebIdentityFederation"
-ACCOUNT_COMPONENT = "outbound-federation:index:AccountFederation"
-ROLE_COMPONENT = "outbound-federation:index:FederatedRole"
-_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):role/[\x21-\x7e]*?[\w+=,.@-]+(?=['\"\s,\]]|$)")
+from .engine import ProgramRun
+from .review import Review
+
+# Node kinds -> (Mermaid brackets, graphviz shape). Relying parties pick one of the last five.
+SHAPES = {
+    "issuer": (('(["', '"])'), "oval"),
+    "role": (('["', '"]'), "box"),
+    "app": (('[/"', '"/]'), "component"),
+    "identity": (('[/"', '"/]'), "component"),
+    "pool": (('{{"', '"}}'), "hexagon"),
+    "service": (('>"', '"]'), "cds"),
+    "cluster": (('[["', '"]]'), "box3d"),
+    "audience": (('>"', '"]'), "note"),
+}
 
 
 @dataclass(frozen=True)
 class Node:
     id: str
-    kind: str  # issuer | role | azure-app | azure-identity | gcp-pool
+    kind: str
+    """issuer, role, audience, or the shape a relying party asked for (app, identity, pool, service, cluster)."""
     label: str
     detail: str = ""
 
@@ -65,12 +74,10 @@ class TrustGraph:
         return {"nodes": [vars(n) for n in self.nodes.values()], "edges": [vars(e) for e in self.edges]}
 
     def mermaid(self) -> str:
-        shapes = {"issuer": ('(["', '"])'), "role": ('["', '"]'), "azure-app": ('[/"', '"/]'),
-                  "azure-identity": ('[/"', '"/]'), "gcp-pool": ('{{"', '"}}')}
         ids = {node_id: f"n{index}" for index, node_id in enumerate(self.nodes)}
         lines = ["flowchart LR"]
         for node_id, node in self.nodes.items():
-            left, right = shapes.get(node.kind, ('["', '"]'))
+            left, right = SHAPES.get(node.kind, SHAPES["role"])[0]
             text = _mermaid_text(node.label + (f"<br/>{node.detail}" if node.detail else ""))
             lines.append(f"  {ids[node_id]}{left}{text}{right}")
         for edge in self.edges:
@@ -79,13 +86,11 @@ class TrustGraph:
         return "\n".join(lines)
 
     def dot(self) -> str:
-        shapes = {"issuer": "oval", "role": "box", "azure-app": "component", "azure-identity": "component",
-                  "gcp-pool": "hexagon"}
         ids = {node_id: f"n{index}" for index, node_id in enumerate(self.nodes)}
         lines = ["digraph trust {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];']
         for node_id, node in self.nodes.items():
             label = (node.label + (f"\\n{node.detail}" if node.detail else "")).replace('"', "'")
-            lines.append(f'  {ids[node_id]} [shape={shapes.get(node.kind, "box")}, label="{label}"];')
+            lines.append(f'  {ids[node_id]} [shape={SHAPES.get(node.kind, SHAPES["role"])[1]}, label="{label}"];')
         for edge in self.edges:
             label = f' [label="{edge.label}", fontsize=9]' if edge.label else ""
             lines.append(f"  {ids[edge.source]} -> {ids[edge.target]}{label};")
@@ -106,17 +111,28 @@ def _mermaid_text(text: str) -> str:
 
 
 def _account_of(arn: str) -> str | None:
-    parts = arn.split(":")
-    return parts[4] if len(parts) > 4 and parts[4].isdigit() else None
+    parsed = aws_rules.parse_role_arn(arn)
+    return parsed.account_id if parsed else None
 
 
 def _short_role(arn: str) -> str:
     return arn.split(":role/", 1)[-1]
 
 
-def build_trust_graph(run: ProgramRun) -> TrustGraph:
+def _policy_audiences(documents: list[Any]) -> list[str]:
+    """The audiences a role's token policies pin (ForAllValues:StringEquals on sts:IdentityTokenAudience)."""
+    found: list[str] = []
+    for document in documents:
+        for statement in statements_of(parse_policy_document(document) or {}):
+            if grants_action(statement, TOKEN_ACTION):
+                pinned = conditions_on(statement.get("Condition") or {}, AUDIENCE_KEY).get("ForAllValues:StringEquals")
+                found += [a for a in as_list(pinned) if isinstance(a, str)]
+    return list(dict.fromkeys(found))
+
+
+def build_trust_graph(run: ProgramRun, review: Review | None = None) -> TrustGraph:
     graph = TrustGraph()
-    registrations = list(run.monitor.registrations.values())
+    review = review or Review(run.monitor.registrations.values())
     issuers_by_account: dict[str, str] = {}
 
     def issuer_node(issuer: str, account: str | None = None) -> str:
@@ -125,14 +141,12 @@ def build_trust_graph(run: ProgramRun) -> TrustGraph:
             issuers_by_account.setdefault(account, node_id)
         return node_id
 
-    for r in registrations:
-        if r.type == ACCOUNT_COMPONENT and r.component_outputs.get("issuer"):
+    for r in review.of_type(ACCOUNT_COMPONENT):
+        if r.component_outputs.get("issuer"):
             issuer_node(r.component_outputs["issuer"], r.component_outputs.get("account_id"))
-    for r in registrations:
-        if r.type == ENABLEMENT and r.outputs.get("issuerIdentifier"):
-            issuer = r.outputs["issuerIdentifier"]
-            if f"issuer:{issuer}" not in graph.nodes:
-                issuer_node(issuer)
+    for r in review.of_type(ENABLEMENT_TYPE):
+        if r.outputs.get("issuerIdentifier") and f"issuer:{r.outputs['issuerIdentifier']}" not in graph.nodes:
+            issuer_node(r.outputs["issuerIdentifier"])
 
     role_nodes: dict[str, str] = {}
 
@@ -140,7 +154,7 @@ def build_trust_graph(run: ProgramRun) -> TrustGraph:
         if arn not in role_nodes:
             role_nodes[arn] = graph.add(Node(f"role:{arn}", "role", _short_role(arn), f"account {_account_of(arn)}"))
             issuer = issuers_by_account.get(_account_of(arn) or "")
-            if issuer is None and len(issuers_by_account) == 0 and len(graph.nodes) > 1:
+            if issuer is None and not issuers_by_account:
                 # One issuer whose account is unknown (a hand-written enablement): the roles are its own.
                 only = [n for n in graph.nodes.values() if n.kind == "issuer"]
                 issuer = only[0].id if len(only) == 1 else None
@@ -148,41 +162,22 @@ def build_trust_graph(run: ProgramRun) -> TrustGraph:
                 graph.link(issuer, role_nodes[arn])
         return role_nodes[arn]
 
-    for r in registrations:
-        if r.type == ROLE and r.outputs.get("arn"):
-            role_node(r.outputs["arn"])
-        elif r.type == ROLE_COMPONENT and r.component_outputs.get("subject"):
-            role_node(r.component_outputs["subject"])
-
-    apps = {r.id: r for r in registrations if r.type == APPLICATION}
-    for r in registrations:
-        if r.type == APP_CREDENTIAL:
-            app_id = r.inputs.get("applicationId", "")
-            app = apps.get(app_id)
-            label = (app.inputs.get("displayName") if app else None) or app_id.split("/")[-1]
-            target = graph.add(Node(f"app:{app_id}", "azure-app", f"Entra app {label}"))
-            _link_credential(graph, role_node, issuer_node, r.inputs, target)
-        elif r.type == IDENTITY_CREDENTIAL:
-            identity = f"{r.inputs.get('resourceGroupName')}/{r.inputs.get('resourceName')}"
-            target = graph.add(Node(f"identity:{identity}", "azure-identity", f"managed identity {identity}"))
-            _link_credential(graph, role_node, issuer_node, r.inputs, target)
-        elif r.type == GCP_PROVIDER:
-            pool = f"{r.inputs.get('project')}/{r.inputs.get('workloadIdentityPoolId')}"
-            target = graph.add(Node(f"pool:{pool}", "gcp-pool", f"GCP pool {pool}",
-                                    f"provider {r.inputs.get('workloadIdentityPoolProviderId')}"))
-            oidc = r.inputs.get("oidc") or {}
-            if oidc.get("issuerUri"):
-                issuer_node(oidc["issuerUri"])
-            audiences = oidc.get("allowedAudiences") or ["canonical provider name"]
-            # The attribute condition names the trusted roles; those are the edges.
-            for match in _ROLE_ARN.finditer(r.inputs.get("attributeCondition") or ""):
-                graph.link(role_node(match.group(0)), target, ", ".join(audiences))
+    for arn in review.planned_roles:
+        role_node(arn)
+    consumed: dict[str, set[str]] = {}
+    for trust in review.trusts():
+        target = graph.add(Node(trust.node_id, trust.node_shape, trust.node_label,
+                                "not judged" if trust.judge is None else ""))
+        if trust.issuer and aws_rules.is_aws_issuer(trust.issuer):
+            issuer_node(trust.issuer)
+        for role in trust.roles:
+            graph.link(role_node(role), target, trust.audience)
+            consumed.setdefault(role, set()).add(trust.audience)
+    # Audiences a role may request that no relying party here accounts for: SaaS APIs and the like.
+    for arn in review.planned_roles:
+        for audience in _policy_audiences(review.token_policies(arn) or []):
+            if audience not in consumed.get(arn, set()):
+                target = graph.add(Node(f"audience:{audience}", "audience", f"audience {audience}",
+                                        "no relying party in this program"))
+                graph.link(role_node(arn), target, audience)
     return graph
-
-
-def _link_credential(graph: TrustGraph, role_node, issuer_node, inputs: dict[str, Any], target: str) -> None:
-    subject, issuer = inputs.get("subject", ""), inputs.get("issuer", "")
-    if issuer:
-        issuer_node(issuer)
-    audiences = inputs.get("audiences") or []
-    graph.link(role_node(subject), target, ", ".join(audiences))

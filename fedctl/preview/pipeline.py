@@ -20,6 +20,7 @@ from .engine import ProgramRun, run_program
 from ..testing.mocks import CloudMocks
 from .graph import TrustGraph, build_trust_graph
 from .report import Plan, build_plan
+from .review import Review
 
 # The toolkit's own pack, used when the previewed project has none of its own.
 BUNDLED_POLICY_PACK = Path(__file__).resolve().parent.parent.parent / "policy"
@@ -104,10 +105,11 @@ def run_preview(
         with PolicyPackServer(pack, project=project.name, stack=stack) as server:
             server.configure(policy_config or {})
             verdicts = server.analyze_all(run.monitor.registrations.values())
+    review = Review(run.monitor.registrations.values())
     progress("drawing the trust graph")
-    graph = build_trust_graph(run)
+    graph = build_trust_graph(run, review)
     rehearsed = None
     if rehearsal:
         progress("rehearsing every trust with tokens from a local AWS-shaped issuer on 127.0.0.1")
-        rehearsed = rehearse(run)
+        rehearsed = rehearse(run, review=review)
     return PreviewResult(run=run, plan=plan, verdicts=verdicts, graph=graph, policy_pack=pack, rehearsal=rehearsed)

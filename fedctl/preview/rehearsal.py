@@ -2,61 +2,47 @@
 
 A local issuer with AWS's shapes (RSA key published without ``alg``, an EC P-384 key, AWS's kids,
 the nested ``https://sts.amazonaws.com/`` claims, ``aud`` as a string) serves its keys on
-127.0.0.1 and mints tokens for every planned role. Every planned relying party judges them by
-its documented rules:
+127.0.0.1 and mints tokens for every planned role. Every relying party in the run (each kind's
+``PlannedTrust``, ours or hand-written) judges them by its own rules, with its trusted roles read
+as data.
 
-- Entra (app or managed identity credential): RS256 only; issuer, subject and audience equal to
-  the credential's, exactly and case-sensitively; not expired.
-- GCP (workload identity provider): the issuer; the audience (the allowed ones, or the
-  provider's name with or without ``https:``); the attribute mapping and condition evaluated by
-  a real CEL implementation; then ``roles/iam.workloadIdentityUser`` for the mapped principal.
-
-Each (relying party, trusted role) gets five cases: the intended role with the intended audience
-must be accepted; a neighbouring role of the same account, the same role name in another
-account, another audience and an expired token must be rejected. A case whose outcome differs
-from its expectation is a wrong cell, and a wrong cell fails the preview. Tokens never leave
-this module: only outcomes and reasons do.
+Each (relying party, trusted role) gets five cases. The intended role asks for the party's
+audience, with an algorithm the party accepts and a lifetime within the role's cap, exactly as the
+workload will; that request is first evaluated against the role's real token policy (STS would
+refuse what the policy does not allow), then the token must be accepted. A neighbouring role of
+the same account, the same role name in another account, another audience and an expired token
+must be rejected. A case whose outcome differs from its expectation is a wrong cell, and a wrong
+cell fails the preview. A role whose token policy this program does not attach (an IAM Identity
+Center role) is a *manual step pending*, never a green accept. Tokens never leave this module:
+only outcomes and reasons do.
 
 Example::
 
     result = rehearse(run)
-    print(result.wrong_cells)
+    print(result.wrong_cells, result.pending)
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable
 
+from components.relying_parties import PlannedTrust
 from components.rules import aws as aws_rules
-from components.rules import gcp as gcp_rules
+from components.rules.facts import DEFAULT_DURATION_SECONDS
+from components.rules.policy_audits import TokenRequest, duration_cap, evaluate_token_request, token_grant_algorithms
 
-from .cel import CelJudge
-from ..errors import TokenRejected
 from ..testing.issuer import LocalIssuer
-from ..verify import TokenVerifier
+from .review import Review
 
-ACCEPT, REJECT = "accept", "reject"
+ACCEPT, REJECT, PENDING = "accept", "reject", "pending"
 INTENDED = "intended role and audience"
 SCENARIOS = (INTENDED, "neighbouring role", "same role, another account", "another audience", "expired token")
 OPEN_DOOR = "any role of the account"
 UNRELATED_AUDIENCE = "https://unrelated.example.com"
-APP_CREDENTIAL = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
-IDENTITY_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
-GCP_PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"
-GCP_MEMBER_TYPES = ("gcp:serviceaccount/iAMMember:IAMMember", "gcp:projects/iAMMember:IAMMember")
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\x21-\x7e]*?[\w+=,.@-]+(?=['\"\s,\]]|$)")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    accepted: bool
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -70,7 +56,11 @@ class Case:
 
     @property
     def ok(self) -> bool:
-        return self.expected == self.outcome
+        return self.expected == self.outcome or self.outcome == PENDING
+
+    @property
+    def pending(self) -> bool:
+        return self.outcome == PENDING
 
     def to_json(self) -> dict[str, Any]:
         return {"relyingParty": self.relying_party, "role": self.role, "scenario": self.scenario,
@@ -82,115 +72,27 @@ class RehearsalResult:
     cases: list[Case] = field(default_factory=list)
     tokens_minted: int = 0
     notes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Relying parties in the run that were not judged, each with why."""
+    judges: dict[str, str] = field(default_factory=dict)
+    """Relying party -> what judged it (the documented rules, a real server, ...)."""
 
     @property
     def wrong_cells(self) -> list[Case]:
         return [case for case in self.cases if not case.ok]
 
+    @property
+    def pending(self) -> list[Case]:
+        return [case for case in self.cases if case.pending]
+
     def to_json(self) -> dict[str, Any]:
         return {"cases": [c.to_json() for c in self.cases], "wrongCells": len(self.wrong_cells),
-                "tokensMinted": self.tokens_minted, "notes": self.notes}
+                "pending": len(self.pending), "tokensMinted": self.tokens_minted, "notes": self.notes,
+                "skipped": self.skipped, "judges": self.judges}
 
-
-# -- relying-party judges -------------------------------------------------------------------------
-
-@dataclass
-class RelyingPartyJudge:
-    """One planned relying party: its name, issuer, trusted roles, the audience to ask for, its rules."""
-
-    name: str
-    issuer: str
-    roles: list[str]
-    audience: str
-    judge: Callable[[str, Mapping[str, Any]], Verdict]
-    rs256_only: bool = False
-
-
-def _verify(token: str, issuer: str, audiences: list[str], jwks: Mapping[str, Any], algorithms: tuple[str, ...],
-            subjects: list[str] | None = None) -> tuple[dict[str, Any] | None, str]:
-    try:
-        verifier = TokenVerifier(issuer, audiences, algorithms=algorithms, subjects=subjects, jwks=jwks, leeway=0)
-        return verifier.verify(token), ""
-    except TokenRejected as rejection:
-        return None, rejection.reason
-    except ValueError as error:  # an issuer no verifier would accept (not https, a path, ...)
-        return None, f"unusable issuer ({error})"
-
-
-def entra_judge(name: str, inputs: Mapping[str, Any]) -> RelyingPartyJudge:
-    issuer, subject = inputs.get("issuer", ""), inputs.get("subject", "")
-    audiences = list(inputs.get("audiences") or [])
-
-    def judge(token: str, jwks: Mapping[str, Any]) -> Verdict:
-        if len(audiences) != 1:
-            return Verdict(False, "credential has no single audience")
-        claims, reason = _verify(token, issuer, audiences, jwks, ("RS256",), [subject])
-        return Verdict(True, "matches the federated credential") if claims else Verdict(False, reason)
-
-    return RelyingPartyJudge(name, issuer, [subject], audiences[0] if audiences else "", judge, rs256_only=True)
-
-
-def gcp_judge(name: str, provider: Mapping[str, Any], provider_name: str, members: set[str],
-              cel: CelJudge) -> RelyingPartyJudge:
-    oidc = provider.get("oidc") or {}
-    issuer = oidc.get("issuerUri", "")
-    allowed = list(oidc.get("allowedAudiences") or [])
-    audiences = allowed or [f"//{gcp_rules.IAM_HOST}/{provider_name}", f"https://{gcp_rules.IAM_HOST}/{provider_name}"]
-    mapping = dict(provider.get("attributeMapping") or {})
-    condition = provider.get("attributeCondition") or ""
-    pool = provider_name.split("/providers/")[0]
-
-    def judge(token: str, jwks: Mapping[str, Any]) -> Verdict:
-        claims, reason = _verify(token, issuer, audiences, jwks, tuple(aws_rules.SIGNING_ALGORITHMS))
-        if claims is None:
-            return Verdict(False, reason)
-        attributes = cel.map_attributes(mapping, claims) if mapping else {}
-        if condition and cel.outcome(condition, claims, mapping) is not True:
-            return Verdict(False, "attribute condition")
-        subject = attributes.get("google.subject")
-        principal = f"principal://{gcp_rules.IAM_HOST}/{pool}/subject/{subject}"
-        granted = {principal, f"principalSet://{gcp_rules.IAM_HOST}/{pool}/*"}
-        granted |= {f"principalSet://{gcp_rules.IAM_HOST}/{pool}/{key}/{value}"
-                    for key, value in attributes.items() if key.startswith("attribute.")}
-        if not granted & members:
-            return Verdict(False, "no workloadIdentityUser binding for its principal")
-        return Verdict(True, f"impersonates as {subject}")
-
-    roles = list(dict.fromkeys(m.group(0) for m in _ROLE_ARN.finditer(condition)))
-    return RelyingPartyJudge(name, issuer, roles, allowed[0] if allowed else audiences[1], judge)
-
-
-def relying_parties(registrations: Iterable[Any], cel: CelJudge) -> list[RelyingPartyJudge]:
-    registrations = list(registrations)
-    members = {r.inputs.get("member") for r in registrations
-               if r.type in GCP_MEMBER_TYPES and r.inputs.get("role") == gcp_rules.WORKLOAD_IDENTITY_USER}
-    found = []
-    for r in registrations:
-        if r.type in (APP_CREDENTIAL, IDENTITY_CREDENTIAL):
-            kind = "Entra app" if r.type == APP_CREDENTIAL else "managed identity"
-            found.append(entra_judge(f"{kind} credential {r.name}", r.inputs))
-        elif r.type == GCP_PROVIDER and (r.inputs.get("oidc") or {}).get("issuerUri"):
-            provider_name = r.outputs.get("name") or r.id
-            found.append(gcp_judge(f"GCP provider {r.name}", r.inputs, provider_name, members, cel))
-    return found
-
-
-# -- the rehearsal --------------------------------------------------------------------------------
 
 def _other_account(account: str) -> str:
     return "999999999999" if account != "999999999999" else "111111111111"
-
-
-def _role_algorithms(registrations: list[Any]) -> dict[str, list[str]]:
-    """Role ARN -> the algorithms its token policy allows (roles without a visible policy: absent)."""
-    names = {r.outputs.get("name"): r.outputs.get("arn") for r in registrations if r.type == "aws:iam/role:Role"}
-    found: dict[str, list[str]] = {}
-    for r in registrations:
-        if r.type == ROLE_POLICY and names.get(r.inputs.get("role")):
-            allowed = aws_rules.token_grant_algorithms(r.inputs.get("policy"))
-            if allowed:
-                found[names[r.inputs.get("role")]] = allowed
-    return found
 
 
 def actual_role(subject: str, planned_roles: Iterable[str]) -> str:
@@ -219,71 +121,118 @@ def _fetch_jwks(issuer: LocalIssuer) -> dict[str, Any]:
         return json.load(response)
 
 
-def rehearse(run: Any, *, now: float | None = None) -> RehearsalResult:
+def workload_request(review: Review, trust: PlannedTrust, role: str) -> tuple[TokenRequest, list[Any] | None]:
+    """The request the workload will send for this trust: the party's audience, an algorithm the
+    party accepts that the role may request, a lifetime within the role's cap (300 s, the runtime's
+    default, or less). With the role's token policies as the run has them (None: not visible)."""
+    documents = review.token_policies(role)
+    allowed = set(token_grant_algorithms(documents[0]) or []) if documents and len(documents) == 1 else None
+    if documents and len(documents) > 1:
+        allowed = {a for d in documents for a in (token_grant_algorithms(d) or [])}
+    algorithm = next((a for a in trust.accepted_algorithms if not allowed or a in allowed), trust.accepted_algorithms[0])
+    cap = duration_cap(documents or [])
+    duration = min(DEFAULT_DURATION_SECONDS, cap) if cap else DEFAULT_DURATION_SECONDS
+    parsed = aws_rules.parse_role_arn(role)
+    return TokenRequest((trust.audience,), algorithm, duration, account_id=parsed.account_id if parsed else None), documents
+
+
+def _judge_policy(trust: PlannedTrust, role: str, request: TokenRequest, documents: list[Any] | None) -> Case | None:
+    """The intended case when STS would not mint the token (or we cannot know); None when it would."""
+    if documents is None:
+        parsed = aws_rules.parse_role_arn(role)
+        where = ("it is an IAM Identity Center role: paste the stack's workloads.<name>.tokenPolicy output into its "
+                 "permission set" if parsed and parsed.is_identity_center else
+                 "its token policy is not part of this program: attach one that allows "
+                 f"{request.describe()}")
+        return Case(trust.relying_party, role, INTENDED, ACCEPT, PENDING, f"manual step pending: {where}")
+    decision = evaluate_token_request(documents, request)
+    if decision.allowed:
+        return None
+    if not decision.determinate:
+        return Case(trust.relying_party, role, INTENDED, ACCEPT, REJECT,
+                    f"cannot tell offline whether STS would mint it: {decision.reason}")
+    return Case(trust.relying_party, role, INTENDED, ACCEPT, REJECT, f"STS would refuse the token: {decision.reason}")
+
+
+def rehearse(run: Any, *, now: float | None = None, review: Review | None = None) -> RehearsalResult:
     """Judge a token of every (relying party, role, scenario) of a planned run."""
-    registrations = list(run.monitor.registrations.values())
-    cel = CelJudge()
-    parties = relying_parties(registrations, cel)
+    review = review or Review(run.monitor.registrations.values())
+    trusts = review.trusts()
     result = RehearsalResult()
-    if not parties:
-        result.notes.append("no relying party (Azure credential or GCP provider) in the plan")
+    for trust in trusts:
+        if trust.judge is None:
+            result.skipped.append(f"{trust.relying_party}: not judged: {trust.skipped or 'no judge for it'}")
+        else:
+            result.judges[trust.relying_party] = trust.judged_by or "its documented rules"
+    judged = [t for t in trusts if t.judge is not None]
+    if not judged:
+        result.notes.append("no relying party of an AWS account issuer in the plan: nothing to rehearse")
         return result
-    planned_roles = [r.outputs.get("arn") for r in registrations if r.type == "aws:iam/role:Role" and r.outputs.get("arn")]
-    algorithms = _role_algorithms(registrations)
+    planned_roles = review.planned_roles
     now = time.time() if now is None else now
     issuers: dict[str, LocalIssuer] = {}
     keys: dict[str, dict[str, Any]] = {}
-    for party in parties:
-        if party.issuer not in issuers:
-            local = LocalIssuer(party.issuer if party.issuer else None)
+    for trust in judged:
+        if trust.issuer not in issuers:
+            local = LocalIssuer(trust.issuer or None)
             with local.serve(lifetime=60):
-                keys[party.issuer] = _fetch_jwks(local)
-            issuers[party.issuer] = local
+                keys[trust.issuer] = _fetch_jwks(local)
+            issuers[trust.issuer] = local
 
-    for party in parties:
-        local, jwks = issuers[party.issuer], keys[party.issuer]
-        if not party.roles:
+    for trust in judged:
+        local, jwks = issuers[trust.issuer], keys[trust.issuer]
+        if not trust.roles:
             # A party that names no role may let in every role of the account: knock on the door.
             account = next((r.split(":")[4] for r in planned_roles), "123456789012")
             probe = next(iter(planned_roles), f"arn:aws:iam::{account}:role/any-role")
-            token = local.mint(probe, party.audience, now=now, account=account)
+            token = local.mint(probe, trust.audience, algorithm=trust.accepted_algorithms[0], now=now, account=account)
             result.tokens_minted += 1
-            verdict = party.judge(token, jwks)
-            result.cases.append(Case(party.name, probe, OPEN_DOOR, REJECT,
+            verdict = trust.judge(token, jwks)
+            result.cases.append(Case(trust.relying_party, probe, OPEN_DOOR, REJECT,
                                      ACCEPT if verdict.accepted else REJECT, verdict.reason))
-            result.notes.append(f"{party.name}: names no trusted role ARN, so any role of the account was tried")
-        for trusted in party.roles:
-            role = actual_role(trusted, planned_roles)
-            parsed = aws_rules.parse_role_arn(role)
-            if parsed is None:
-                result.notes.append(f"{party.name}: trusts {role!r}, which is not a role ARN")
-                continue
-            if role != trusted:
-                result.notes.append(f"{party.name}: trusts {trusted}, but that role's tokens carry {role}")
-            allowed = algorithms.get(role, ["RS256"])
-            algorithm = "RS256" if "RS256" in allowed else allowed[0]
-            neighbour = next((r for r in planned_roles if r not in party.roles and
-                              r.split(":")[4] == parsed.account_id),
-                             f"arn:{parsed.partition}:iam::{parsed.account_id}:role{parsed.path}{parsed.name}-neighbour")
-            other = _other_account(parsed.account_id)
-            tokens = {
-                INTENDED: dict(sub=role, aud=party.audience, account=parsed.account_id),
-                "neighbouring role": dict(sub=neighbour, aud=party.audience, account=parsed.account_id),
-                "same role, another account": dict(sub=role.replace(f"::{parsed.account_id}:", f"::{other}:"),
-                                                   aud=party.audience, account=other),
-                "another audience": dict(sub=role, aud=UNRELATED_AUDIENCE, account=parsed.account_id),
-                "expired token": dict(sub=role, aud=party.audience, account=parsed.account_id,
-                                      now=now - 900, lifetime=300),
-            }
-            for scenario, claims in tokens.items():
-                token = local.mint(claims.pop("sub"), claims.pop("aud"), algorithm=algorithm,
-                                   now=claims.pop("now", now), **claims)
-                result.tokens_minted += 1
-                verdict = party.judge(token, jwks)
-                expected = ACCEPT if scenario == INTENDED else REJECT
-                reason = verdict.reason
-                if scenario == INTENDED and algorithm != "RS256" and party.rs256_only:
-                    reason += f" (the role may only request {algorithm}; Entra accepts RS256 alone)"
-                result.cases.append(Case(party.name, role, scenario, expected,
-                                         ACCEPT if verdict.accepted else REJECT, reason))
+            result.notes.append(f"{trust.relying_party}: names no trusted role, so any role of the account was tried")
+        for trusted in trust.roles:
+            _rehearse_role(result, review, trust, trusted, planned_roles, local, jwks, now)
     return result
+
+
+def _rehearse_role(result: RehearsalResult, review: Review, trust: PlannedTrust, trusted: str,
+                   planned_roles: list[str], local: LocalIssuer, jwks: dict[str, Any], now: float) -> None:
+    role = actual_role(trusted, planned_roles)
+    parsed = aws_rules.parse_role_arn(role)
+    if parsed is None:
+        result.notes.append(f"{trust.relying_party}: trusts {role!r}, which is not a role ARN")
+        return
+    if role != trusted:
+        result.notes.append(f"{trust.relying_party}: trusts {trusted}, but that role's tokens carry {role}")
+    request, documents = workload_request(review, trust, role)
+    refused = _judge_policy(trust, role, request, documents)
+    neighbour = next((r for r in planned_roles if r not in trust.roles and r.split(":")[4] == parsed.account_id),
+                     f"arn:{parsed.partition}:iam::{parsed.account_id}:role{parsed.path}{parsed.name}-neighbour")
+    other = _other_account(parsed.account_id)
+    tokens = {
+        INTENDED: dict(sub=role, aud=trust.audience, account=parsed.account_id),
+        "neighbouring role": dict(sub=neighbour, aud=trust.audience, account=parsed.account_id),
+        "same role, another account": dict(sub=role.replace(f"::{parsed.account_id}:", f"::{other}:"),
+                                           aud=trust.audience, account=other),
+        "another audience": dict(sub=role, aud=UNRELATED_AUDIENCE, account=parsed.account_id),
+        "expired token": dict(sub=role, aud=trust.audience, account=parsed.account_id, now=now - 900, lifetime=300),
+    }
+    for scenario, claims in tokens.items():
+        token = local.mint(claims.pop("sub"), claims.pop("aud"), algorithm=request.algorithm,
+                           now=claims.pop("now", now), lifetime=claims.pop("lifetime", request.duration_seconds),
+                           **claims)
+        result.tokens_minted += 1
+        verdict = trust.judge(token, jwks)
+        if scenario == INTENDED:
+            if refused is not None:
+                # STS would not mint it (or only after a manual step): that decides the cell; the
+                # relying party's own verdict is shown beside it when it refuses too.
+                reason = refused.reason if verdict.accepted else f"{refused.reason}; the relying party: {verdict.reason}"
+                result.cases.append(Case(trust.relying_party, role, INTENDED, ACCEPT, refused.outcome, reason))
+            else:
+                result.cases.append(Case(trust.relying_party, role, INTENDED, ACCEPT,
+                                         ACCEPT if verdict.accepted else REJECT, verdict.reason))
+            continue
+        result.cases.append(Case(trust.relying_party, role, scenario, REJECT,
+                                 ACCEPT if verdict.accepted else REJECT, verdict.reason))

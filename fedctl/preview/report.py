@@ -16,8 +16,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .engine import ProgramRun
+from pulumi.runtime.rpc import UNKNOWN
+
+from components.rules.facts import ENABLEMENT_TYPE, ROLE_POLICY_TYPE, ROLE_TYPE
+
 from ..testing.mocks import Registration
+from .engine import ProgramRun
 
 
 @dataclass
@@ -105,50 +109,38 @@ def _trust_lines(document: str) -> list[str]:
     return [f"trusted by: {', '.join(principals)}"]
 
 
-def _credential_lines(inputs: dict[str, Any], outputs: dict[str, Any]) -> list[str]:
-    return [f"issuer: {inputs.get('issuer')}", f"subject: {inputs.get('subject')}",
-            f"audience: {', '.join(inputs.get('audiences') or [])}"]
+def _enablement_lines(registration: Registration) -> list[str]:
+    how = (f"adopt the existing issuer (import account {registration.import_id}): federation is already on"
+           if registration.import_id else "enable outbound identity federation for the account")
+    return [how, f"issuer: {registration.outputs.get('issuerIdentifier')}",
+            "deleting this resource switches federation off for the WHOLE account"]
 
 
-def _provider_lines(inputs: dict[str, Any], outputs: dict[str, Any]) -> list[str]:
-    oidc = inputs.get("oidc") or {}
-    lines = [f"issuer: {oidc.get('issuerUri')}",
-             f"allowed audiences: {', '.join(oidc.get('allowedAudiences') or []) or '(the provider name)'}"]
-    lines += [f"mapping {key} = {value}" for key, value in (inputs.get("attributeMapping") or {}).items()]
-    lines.append(f"condition: {inputs.get('attributeCondition') or '(none)'}")
-    return lines
-
-
-DESCRIBERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[str]]] = {
-    "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential":
-        _credential_lines,
-    "azure-native:managedidentity:FederatedIdentityCredential": _credential_lines,
-    "azure-native:authorization:RoleAssignment":
-        lambda i, o: [f"role {i.get('roleDefinitionId', '').split('/')[-1]} at {i.get('scope')}",
-                      f"to {i.get('principalType')} {i.get('principalId')}"],
-    "azure-native:managedidentity:UserAssignedIdentity":
-        lambda i, o: [f"{i.get('resourceName')} in {i.get('resourceGroupName')} ({i.get('location')})"],
-    "azuread:index/application:Application": lambda i, o: [f"display name: {i.get('displayName')}"],
-    "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": _provider_lines,
-    "gcp:serviceaccount/iAMMember:IAMMember":
-        lambda i, o: [f"{i.get('role')} for {i.get('member')}", f"on {i.get('serviceAccountId')}"],
-    "aws:iam/role:Role": lambda i, o: [f"arn: {o.get('arn')}"] + _trust_lines(i.get("assumeRolePolicy", "")),
-    "aws:iam/rolePolicy:RolePolicy": lambda i, o: _policy_lines(i.get("policy", "")),
-    "aws:iam/outboundWebIdentityFederation:OutboundWebIdentityFederation":
-        lambda i, o: [f"issuer: {o.get('issuerIdentifier')}",
-                      "deleting this resource switches federation off for the WHOLE account"],
+CORE_DESCRIBERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[str]]] = {
+    ROLE_TYPE: lambda i, o: [f"arn: {o.get('arn')}"] + _trust_lines(i.get("assumeRolePolicy", "")),
+    ROLE_POLICY_TYPE: lambda i, o: _policy_lines(i.get("policy", "")),
 }
+# Component outputs worth a line in the plan, in this order; each relying party adds its own.
+CORE_FACTS = ("issuer", "subject")
 
 
-# Component outputs worth a line in the plan, in this order.
-COMPONENT_FACTS = ("issuer", "subject", "client_id", "principal_id", "audience", "provider_name")
+def _unknown(value: Any) -> bool:
+    return value == UNKNOWN
+
+
+def _shown(value: Any) -> Any:
+    return "unknown (only known after deployment)" if _unknown(value) else value
 
 
 def describe(registration: Registration) -> list[str]:
+    from components.relying_parties import KINDS
+
     if not registration.custom:
         outputs = registration.component_outputs
-        return [f"{key}: {outputs[key]}" for key in COMPONENT_FACTS if outputs.get(key)]
-    describer = DESCRIBERS.get(registration.type)
+        return [f"{key}: {_shown(outputs[key])}" for key in CORE_FACTS + KINDS.plan_facts() if outputs.get(key)]
+    if registration.type == ENABLEMENT_TYPE:
+        return _enablement_lines(registration)
+    describer = CORE_DESCRIBERS.get(registration.type) or KINDS.describers().get(registration.type)
     return describer(registration.inputs, registration.outputs) if describer else []
 
 

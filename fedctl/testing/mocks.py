@@ -32,10 +32,27 @@ from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from components.relying_parties.base import MockCloud
+from components.rules.facts import (
+    AWS_PROVIDER_TYPE,
+    ENABLEMENT_TYPE,
+    INSTANCE_PROFILE_TYPE,
+    ISSUER_INVOKE,
+    MANAGED_POLICY_TYPE,
+    ROLE_POLICY_TYPE,
+    ROLE_TYPE,
+    STACK_REFERENCE_TYPE,
+)
+
+from .policy_document import render_policy_document
+
 DEFAULT_ACCOUNT_ID = "123456789012"
-DEFAULT_TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-DEFAULT_SUBSCRIPTION_ID = "00000000-1111-2222-3333-444444444444"
-DEFAULT_GCP_PROJECT_NUMBER = "123456789012"
+DEFAULT_REGION = "eu-west-1"
+CALLER_IDENTITY_INVOKE = "aws:index/getCallerIdentity:getCallerIdentity"
+PARTITION_INVOKE = "aws:index/getPartition:getPartition"
+REGION_INVOKE = "aws:index/getRegion:getRegion"
+AVAILABILITY_ZONES_INVOKE = "aws:index/getAvailabilityZones:getAvailabilityZones"
+POLICY_DOCUMENT_INVOKE = "aws:iam/getPolicyDocument:getPolicyDocument"
 
 _NAMESPACE = uuid.UUID("6f1c2b1e-5d0e-4c51-9b5e-0f6a7d2c9e11")
 
@@ -106,6 +123,8 @@ class Registration:
     read: bool = False
     """Read from the cloud (a StackReference, a ``get``), not created."""
     component_outputs: dict[str, Any] = field(default_factory=dict)
+    import_id: str = ""
+    """Adopted (imported) under this ID instead of created."""
 
 
 @dataclass
@@ -116,10 +135,17 @@ class Invocation:
 
 
 class CloudMocks(pulumi.runtime.Mocks):
-    """Answers registrations and invokes like the real clouds would, deterministically.
+    """Answers registrations and invokes like the real providers would, deterministically.
+
+    The AWS side is answered here; each relying-party kind answers its own resource types and
+    invokes (``ReviewHooks.mock_resources`` / ``mock_invokes``), with facts it declares
+    (``tenant_id``, ``gcp_project_number``...) that keyword arguments override. An invoke nobody
+    knows is recorded in :attr:`unknown_invokes` and answered as *unknown*, the way the engine
+    answers an invoke it cannot serve yet: never as an empty object a program could mistake for
+    a real answer.
 
     ``federation_enabled=False`` makes the issuer lookup fail the way the AWS provider does when
-    the account has not switched outbound identity federation on.
+    the account has not switched outbound identity federation on ("couldn't find resource").
     """
 
     def __init__(
@@ -127,39 +153,56 @@ class CloudMocks(pulumi.runtime.Mocks):
         account_id: str = DEFAULT_ACCOUNT_ID,
         *,
         federation_enabled: bool = True,
-        tenant_id: str = DEFAULT_TENANT_ID,
-        subscription_id: str = DEFAULT_SUBSCRIPTION_ID,
-        gcp_project_number: str = DEFAULT_GCP_PROJECT_NUMBER,
+        region: str = DEFAULT_REGION,
         provider_accounts: dict[str, str] | None = None,
         stack_outputs: dict[str, dict[str, Any]] | None = None,
+        **facts: str,
     ):
+        from components.relying_parties import KINDS
+
         self.account_id = account_id
         self.federation_enabled = federation_enabled
-        self.tenant_id = tenant_id
-        self.subscription_id = subscription_id
-        self.gcp_project_number = gcp_project_number
+        self.region = region
+        known = KINDS.mock_facts()
+        unknown = sorted(set(facts) - set(known))
+        if unknown:
+            raise TypeError(f"CloudMocks got unknown facts {unknown}; the relying parties' mocks know {sorted(known)}")
+        self.facts = {**known, **facts}
         # provider logical name -> account ID, learned from the provider's assume-role ARN.
         self.provider_accounts: dict[str, str] = dict(provider_accounts or {})
         self.stack_outputs = stack_outputs or {}
+        self.unknown_invokes: list[str] = []
+        self.cloud = MockCloud(facts=self.facts, stable_uuid=stable_uuid, account_of=self._account_of)
         self._builders: dict[str, Callable[[pulumi.runtime.MockResourceArgs, dict], dict]] = {
-            "aws:iam/role:Role": self._aws_role,
-            "aws:iam/rolePolicy:RolePolicy": self._aws_role_policy,
-            "aws:iam/instanceProfile:InstanceProfile": self._aws_instance_profile,
-            "aws:iam/outboundWebIdentityFederation:OutboundWebIdentityFederation": self._aws_enablement,
-            "pulumi:providers:aws": self._aws_provider,
-            "azuread:index/application:Application": self._azuread_application,
-            "azuread:index/servicePrincipal:ServicePrincipal": self._azuread_service_principal,
-            "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential":
-                self._azuread_credential,
-            "azure-native:managedidentity:UserAssignedIdentity": self._managed_identity,
-            "azure-native:managedidentity:FederatedIdentityCredential": self._arm_child,
-            "azure-native:authorization:RoleAssignment": self._role_assignment,
-            "gcp:iam/workloadIdentityPool:WorkloadIdentityPool": self._gcp_pool,
-            "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider": self._gcp_pool_provider,
-            "gcp:serviceaccount/account:Account": self._gcp_service_account,
-            "gcp:serviceaccount/iAMMember:IAMMember": self._gcp_iam_member,
-            "pulumi:pulumi:StackReference": self._stack_reference,
+            ROLE_TYPE: self._aws_role,
+            ROLE_POLICY_TYPE: self._aws_named_child,
+            INSTANCE_PROFILE_TYPE: self._aws_instance_profile,
+            MANAGED_POLICY_TYPE: self._aws_managed_policy,
+            ENABLEMENT_TYPE: self._aws_enablement,
+            AWS_PROVIDER_TYPE: self._aws_provider,
+            STACK_REFERENCE_TYPE: self._stack_reference,
         }
+        self._kind_builders = KINDS.mock_resources()
+        self._invokes: dict[str, Callable[[dict, str], Any]] = {
+            CALLER_IDENTITY_INVOKE: self._caller_identity,
+            ISSUER_INVOKE: self._issuer,
+            POLICY_DOCUMENT_INVOKE: lambda args, account: render_policy_document(args),
+            PARTITION_INVOKE: lambda args, account: {"partition": "aws", "dnsSuffix": "amazonaws.com",
+                                                     "reverseDnsPrefix": "com.amazonaws", "id": "aws"},
+            REGION_INVOKE: self._region,
+            AVAILABILITY_ZONES_INVOKE: self._availability_zones,
+        }
+        self._kind_invokes = KINDS.mock_invokes()
+
+    def __getattr__(self, name: str) -> Any:
+        # The facts read like attributes (mocks.tenant_id), as they did before kinds declared them.
+        facts = self.__dict__.get("facts") or {}
+        if name in facts:
+            return facts[name]
+        raise AttributeError(name)
+
+    def knows(self, token: str) -> bool:
+        return token in self._invokes or token in self._kind_invokes
 
     # -- pulumi.runtime.Mocks ------------------------------------------------------------------
 
@@ -171,55 +214,43 @@ class CloudMocks(pulumi.runtime.Mocks):
         builder = self._builders.get(args.typ)
         if builder is not None:
             outputs.update(builder(args, outputs))
+        elif args.typ in self._kind_builders:
+            outputs.update(self._kind_builders[args.typ](args.name, outputs, self.cloud))
         elif args.typ.startswith("aws:") and "name" not in outputs:
             # AWS autonaming: the logical name plus a random suffix (here a stable one).
             outputs["name"] = f"{args.name}-{stable_suffix(args.name)}"
-        resource_id = outputs.pop("__id", None) or f"{args.name}-{stable_suffix(args.name)}"
+        resource_id = outputs.pop("__id", None) or args.resource_id or f"{args.name}-{stable_suffix(args.name)}"
         return resource_id, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
         account = self._account_of(args.provider)
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {
-                "accountId": account,
-                "arn": f"arn:aws:sts::{account}:assumed-role/deployer/preview",
-                "userId": "AROAEXAMPLEDEPLOYER:preview",
-                "id": account,
-            }
-        if args.token == "aws:iam/getOutboundWebIdentityFederation:getOutboundWebIdentityFederation":
-            if not self.federation_enabled:
-                # The shape of the AWS provider's failure when GetOutboundWebIdentityFederationInfo 404s.
-                raise ProviderError(
-                    "reading IAM Outbound Web Identity Federation: operation error IAM: "
-                    "GetOutboundWebIdentityFederationInfo, https response error StatusCode: 404, "
-                    "FeatureDisabled: Outbound web identity federation is disabled for this account"
-                )
-            return {"issuerIdentifier": issuer_for_account(account), "id": account}
-        if args.token == "azuread:index/getClientConfig:getClientConfig":
-            return {"tenantId": self.tenant_id, "clientId": stable_uuid("deployer"),
-                    "objectId": stable_uuid("deployer-object")}
-        if args.token == "azure-native:authorization:getClientConfig":
-            return {"tenantId": self.tenant_id, "subscriptionId": self.subscription_id,
-                    "clientId": stable_uuid("deployer"), "objectId": stable_uuid("deployer-object")}
-        if args.token == "azuread:index/getApplication:getApplication":
-            object_id = args.args.get("objectId") or stable_uuid("application", args.args.get("displayName", ""))
-            return {"id": f"/applications/{object_id}", "objectId": object_id,
-                    "clientId": stable_uuid("client", object_id),
-                    "displayName": args.args.get("displayName") or "existing-application"}
-        if args.token == "azure-native:managedidentity:getUserAssignedIdentity":
-            name, group = args.args.get("resourceName"), args.args.get("resourceGroupName")
-            return {
-                "id": f"/subscriptions/{self.subscription_id}/resourceGroups/{group}/providers/"
-                      f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}",
-                "name": name, "location": "westeurope", "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
-                "clientId": stable_uuid("uami-client", group, name),
-                "principalId": stable_uuid("uami-principal", group, name), "tenantId": self.tenant_id,
-            }
-        if args.token == "gcp:organizations/getProject:getProject":
-            project = args.args.get("projectId") or "example-project"
-            return {"projectId": project, "number": self.gcp_project_number, "name": project,
-                    "id": f"projects/{project}"}
-        return {}
+        if args.token in self._invokes:
+            return self._invokes[args.token](args.args, account)
+        if args.token in self._kind_invokes:
+            return self._kind_invokes[args.token](args.args, self.cloud)
+        raise KeyError(args.token)  # RecordingMonitor answers unknown invokes before asking
+
+    # -- AWS invokes ---------------------------------------------------------------------------
+
+    def _caller_identity(self, args: dict, account: str) -> dict:
+        return {"accountId": account, "arn": f"arn:aws:sts::{account}:assumed-role/deployer/preview",
+                "userId": "AROAEXAMPLEDEPLOYER:preview", "id": account}
+
+    def _issuer(self, args: dict, account: str) -> dict:
+        if not self.federation_enabled:
+            # The AWS provider's answer when GetOutboundWebIdentityFederationInfo says FeatureDisabled.
+            raise ProviderError("reading IAM Outbound Web Identity Federation: couldn't find resource")
+        return {"issuerIdentifier": issuer_for_account(account), "id": account}
+
+    def _region(self, args: dict, account: str) -> dict:
+        region = args.get("name") or args.get("region") or self.region
+        return {"name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com",
+                "description": region}
+
+    def _availability_zones(self, args: dict, account: str) -> dict:
+        names = [f"{self.region}{letter}" for letter in "abc"]
+        return {"names": names, "zoneIds": [f"{self.region[:3]}{self.region[-1]}-az{i}" for i in (1, 2, 3)],
+                "groupNames": [self.region] * 3, "id": self.region, "state": args.get("state")}
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -252,9 +283,15 @@ class CloudMocks(pulumi.runtime.Mocks):
             "maxSessionDuration": outputs.get("maxSessionDuration", 3600),
         }
 
-    def _aws_role_policy(self, args, outputs) -> dict:
+    def _aws_named_child(self, args, outputs) -> dict:
         name = outputs.get("name") or f"{args.name}-{stable_suffix(args.name)}"
         return {"__id": f"{outputs.get('role')}:{name}", "name": name}
+
+    def _aws_managed_policy(self, args, outputs) -> dict:
+        name = outputs.get("name") or f"{args.name}-{stable_suffix(args.name)}"
+        path = outputs.get("path") or "/"
+        arn = f"arn:aws:iam::{self._account_of(args.provider)}:policy{path}{name}"
+        return {"__id": arn, "name": name, "arn": arn, "path": path, "policyId": "ANPA" + stable_suffix(name, 17).upper()}
 
     def _aws_instance_profile(self, args, outputs) -> dict:
         name = outputs.get("name") or f"{args.name}-{stable_suffix(args.name)}"
@@ -264,68 +301,6 @@ class CloudMocks(pulumi.runtime.Mocks):
     def _aws_enablement(self, args, outputs) -> dict:
         account = self._account_of(args.provider)
         return {"__id": account, "issuerIdentifier": issuer_for_account(account)}
-
-    def _azuread_application(self, args, outputs) -> dict:
-        object_id = stable_uuid("application", args.name)
-        return {"__id": f"/applications/{object_id}", "objectId": object_id,
-                "clientId": stable_uuid("client", args.name)}
-
-    def _azuread_service_principal(self, args, outputs) -> dict:
-        object_id = stable_uuid("service-principal", args.name)
-        return {"__id": object_id, "objectId": object_id, "applicationTenantId": self.tenant_id}
-
-    def _azuread_credential(self, args, outputs) -> dict:
-        credential_id = stable_uuid("credential", args.name)
-        return {"__id": f"{outputs.get('applicationId')}/federatedIdentityCredential/{credential_id}",
-                "credentialId": credential_id}
-
-    def _managed_identity(self, args, outputs) -> dict:
-        name = outputs.get("resourceName") or f"{args.name}{stable_suffix(args.name)}"
-        group = outputs.get("resourceGroupName", "rg")
-        return {
-            "__id": f"/subscriptions/{self.subscription_id}/resourceGroups/{group}/providers/"
-                    f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}",
-            "name": name, "clientId": stable_uuid("uami-client", args.name),
-            "principalId": stable_uuid("uami-principal", args.name), "tenantId": self.tenant_id,
-        }
-
-    def _arm_child(self, args, outputs) -> dict:
-        name = outputs.get("federatedIdentityCredentialResourceName") or args.name
-        group = outputs.get("resourceGroupName", "rg")
-        return {
-            "__id": f"/subscriptions/{self.subscription_id}/resourceGroups/{group}/providers/"
-                    f"Microsoft.ManagedIdentity/userAssignedIdentities/{outputs.get('resourceName')}/"
-                    f"federatedIdentityCredentials/{name}",
-            "name": name,
-        }
-
-    def _role_assignment(self, args, outputs) -> dict:
-        name = outputs.get("roleAssignmentName") or stable_uuid("role-assignment", args.name)
-        scope = outputs.get("scope", "")
-        return {"__id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}", "name": name}
-
-    def _gcp_pool(self, args, outputs) -> dict:
-        pool = outputs.get("workloadIdentityPoolId")
-        name = f"projects/{self.gcp_project_number}/locations/global/workloadIdentityPools/{pool}"
-        return {"__id": f"projects/{outputs.get('project')}/locations/global/workloadIdentityPools/{pool}",
-                "name": name, "state": "ACTIVE"}
-
-    def _gcp_pool_provider(self, args, outputs) -> dict:
-        pool, provider = outputs.get("workloadIdentityPoolId"), outputs.get("workloadIdentityPoolProviderId")
-        name = (f"projects/{self.gcp_project_number}/locations/global/workloadIdentityPools/{pool}"
-                f"/providers/{provider}")
-        return {"__id": name, "name": name, "state": "ACTIVE"}
-
-    def _gcp_service_account(self, args, outputs) -> dict:
-        account_id, project = outputs.get("accountId"), outputs.get("project", "example-project")
-        email = f"{account_id}@{project}.iam.gserviceaccount.com"
-        return {"__id": f"projects/{project}/serviceAccounts/{email}", "email": email,
-                "name": f"projects/{project}/serviceAccounts/{email}", "member": f"serviceAccount:{email}",
-                "uniqueId": str(int(stable_suffix(email, 12), 16))}
-
-    def _gcp_iam_member(self, args, outputs) -> dict:
-        return {"__id": f"{outputs.get('serviceAccountId')}/{outputs.get('role')}/{outputs.get('member')}",
-                "etag": "BwX" + stable_suffix(args.name, 9)}
 
     def _stack_reference(self, args, outputs) -> dict:
         name = outputs.get("name", args.name)
@@ -389,6 +364,7 @@ class RecordingMonitor(MockMonitor):
             id=registered.id if registered else "",
             protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete),
+            import_id=request.importId,
         )
 
     def ReadResource(self, request):  # noqa: N802 - gRPC method name
@@ -410,11 +386,20 @@ class RecordingMonitor(MockMonitor):
         return super().RegisterResourceOutputs(request)
 
     def Invoke(self, request):  # noqa: N802 - gRPC method name
+        """Invokes are recorded; one the mock cloud does not know is answered as unknown.
+
+        ``unknown`` is how the engine answers an invoke it cannot serve yet: the output form gives an
+        unknown Output, so nothing downstream treats an unanswered read as a real (empty) answer.
+        """
         self.invocations.append(Invocation(
             token=request.tok,
             args=dict(pulumi.runtime.rpc.deserialize_properties(request.args)),
             provider=request.provider,
         ))
+        if request.tok != "pulumi:pulumi:getResource" and not self.mocks.knows(request.tok):
+            if request.tok not in self.mocks.unknown_invokes:
+                self.mocks.unknown_invokes.append(request.tok)
+            return resource_pb2.ResourceInvokeResponse(unknown=True)
         return super().Invoke(request)
 
     # -- queries for tests and reports ---------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError
 from google.auth.exceptions import OAuthError
 
-from fedctl.credentials import azure_credential, gcp_credentials
+from fedctl import azure_credential, gcp_credentials
 from fedctl.tokens import AwsTokenSupplier
 from fedctl.testing.standins.entra import EntraStandin
 from fedctl.testing.standins.google_sts import GoogleStsStandin

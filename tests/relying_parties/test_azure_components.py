@@ -8,10 +8,12 @@ import pytest
 from conftest import deploy
 
 from components import AzureAppTrust, AzureManagedIdentityTrust, ValidationError
-from components.azure import ROLE_ASSIGNMENT_NAMESPACE
-from fedctl.testing.mocks import (
-    DEFAULT_SUBSCRIPTION_ID, DEFAULT_TENANT_ID, issuer_for_account, stable_uuid,
-)
+from components.relying_parties.azure.component import ROLE_ASSIGNMENT_NAMESPACE
+from components.relying_parties.azure.review import MOCK_FACTS
+from fedctl.testing.mocks import issuer_for_account, stable_uuid
+
+DEFAULT_SUBSCRIPTION_ID = MOCK_FACTS["subscription_id"]
+DEFAULT_TENANT_ID = MOCK_FACTS["tenant_id"]
 
 ISSUER = issuer_for_account("123456789012")
 SSO_ROLE = ("arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
@@ -237,8 +239,9 @@ def test_more_than_twenty_credentials_are_refused(cloud):
 
 
 def test_an_es384_only_role_is_refused_for_azure(cloud):
-    with pytest.raises(ValidationError, match="ES384-only roles cannot sign in to Entra"):
+    with pytest.raises(ValidationError) as refused:
         deploy(lambda: AzureAppTrust("reports", app(signing_algorithms=["ES384"])))
+    assert refused.value.codes == ["relying-party.algorithm-not-allowed"]
     assert cloud.registrations == {}
 
 

@@ -7,7 +7,8 @@ import pytest
 from judges.cel import ERROR, CelJudge, aws_claims
 
 from components.rules import aws as aws_rules
-from components.rules import gcp
+from components.relying_parties.gcp import audits as gcp_audits
+from components.relying_parties.gcp import rules as gcp
 
 ACCOUNT = "123456789012"
 OTHER_ACCOUNT = "210987654321"
@@ -384,29 +385,29 @@ def test_a_broken_expression_is_an_error_not_an_acceptance(judge):
 
 def test_our_generated_condition_pins_account_and_roles():
     condition = gcp.attribute_condition("123456789012", ["arn:aws:iam::123456789012:role/a"])
-    assert gcp.check_condition_pins_account(condition, "c") == []
+    assert gcp_audits.check_condition_pins_account(condition, "c") == []
 
 
 def test_a_provider_without_a_condition_is_rejected():
-    assert "is missing" in gcp.check_condition_pins_account(None, "provider.attributeCondition")[0].rule
+    assert "is missing" in gcp_audits.check_condition_pins_account(None, "provider.attributeCondition")[0].rule
 
 
 def test_a_condition_that_does_not_pin_the_account_is_rejected():
-    found = gcp.check_condition_pins_account("assertion.sub.startsWith('arn:aws:iam::')", "c")
+    found = gcp_audits.check_condition_pins_account("assertion.sub.startsWith('arn:aws:iam::')", "c")
     assert "does not pin the AWS account" in found[0].rule
 
 
 def test_a_condition_pinning_only_the_account_is_advisory():
-    found = gcp.check_condition_pins_account(
+    found = gcp_audits.check_condition_pins_account(
         "assertion['https://sts.amazonaws.com/'].aws_account == '123456789012'", "c")
     assert [v.severity for v in found] == ["warning"]
 
 
 def test_a_pool_wide_workload_identity_user_grant_is_rejected():
     member = "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/aws/*"
-    assert gcp.check_impersonation_member("roles/iam.workloadIdentityUser", member, "m")
+    assert gcp_audits.check_impersonation_member("roles/iam.workloadIdentityUser", member, "m")
 
 
 def test_a_grant_to_one_principal_passes():
     member = gcp.principal_for("1", "aws", "123456789012:app")
-    assert gcp.check_impersonation_member("roles/iam.workloadIdentityUser", member, "m") == []
+    assert gcp_audits.check_impersonation_member("roles/iam.workloadIdentityUser", member, "m") == []

@@ -30,17 +30,10 @@ from typing import Any, Mapping, NotRequired, Optional, Sequence, TypedDict
 import pulumi
 import pulumi_gcp as gcp
 
-from .checks import ValidatedComponent, check_resolved, checked
-from .rules import ValidationError, is_plain, raise_for
-from .rules import aws as aws_rules
-from .rules import gcp as gcp_rules
-
-
-
-
-
-
-
+from ...checks import ValidatedComponent, check_resolved, checked
+from ...rules import ValidationError, is_plain, raise_for
+from ...rules import aws as aws_rules
+from . import rules as gcp_rules
 
 
 def _ids(name: str, pool_id: Optional[str], provider_id: Optional[str], id_generation: int) -> tuple[str, str]:
@@ -282,6 +275,26 @@ class GcpWorkloadIdentityTrust(ValidatedComponent):
             return pulumi.Output.from_input(allowed_audiences[0])
         number = gcp.organizations.get_project_output(project_id=project, opts=opts).number
         return _token_audience(number, pool, provider, allowed_audiences or [])
+
+
+# ---------------------------------------------------------------------------------------------
+# The stack's hooks (components.relying_parties.base.RelyingPartyKind.audience / .deploy)
+# ---------------------------------------------------------------------------------------------
+
+def stack_audience(name: str, settings: Mapping[str, Any], opts: Any = None) -> pulumi.Output[str]:
+    """The audience the trusted roles must request, before the trust exists (a project-number lookup)."""
+    return GcpWorkloadIdentityTrust.audience_for(
+        name, settings["project"], pool_id=settings.get("pool_id"), provider_id=settings.get("provider_id"),
+        allowed_audiences=settings.get("allowed_audiences"), id_generation=settings.get("id_generation", 0))
+
+
+def deploy(deployment: Any) -> dict:
+    """A GcpWorkloadIdentityTrust for one relying party of the stack; returns what the stack exports of it."""
+    pool = GcpWorkloadIdentityTrust(deployment.name, {
+        **deployment.settings, "issuer": deployment.issuer, "aws_account_id": deployment.account_id,
+        "subjects": dict(deployment.subjects)}, deployment.opts)
+    return {"audience": pool.audience, "credentialConfiguration": pool.credential_configuration,
+            "serviceAccountEmail": pool.service_account_email, "providerName": pool.provider_name}
 
 
 __all__ = ["GcpWorkloadIdentityTrust", "GcpWorkloadIdentityTrustArgs", "ValidationError"]

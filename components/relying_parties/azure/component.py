@@ -37,9 +37,9 @@ import pulumi
 import pulumi_azuread as azuread
 from pulumi_azure_native import authorization, managedidentity
 
-from .checks import ValidatedComponent, check_resolved, checked
-from .rules import ValidationError, Violation, is_plain
-from .rules import azure as azure_rules
+from ...checks import ValidatedComponent, check_resolved, checked
+from ...rules import ValidationError, Violation, is_plain
+from . import rules as azure_rules
 
 
 # Role assignment names are GUIDs; deriving them from (component, scope, role) keeps them stable
@@ -48,17 +48,6 @@ ROLE_ASSIGNMENT_NAMESPACE = uuid.UUID("c2ef74cd-714a-47a3-a55c-d319c21c548a")
 # Managed identities are service principals as far as role assignments go. Saying so up front also
 # lets ARM accept an assignment for a principal that has not replicated yet.
 PRINCIPAL_TYPE = "ServicePrincipal"
-
-
-
-
-
-
-
-
-def _single_audience(audience: Any) -> str:
-    # check_fic_audience accepts a one-item list; Entra takes the one value.
-    return audience[0] if isinstance(audience, (list, tuple)) else audience
 
 
 def _slug(text: str) -> str:
@@ -98,10 +87,10 @@ class _Credentials:
             self.issuer = pulumi.Output.all(self.issuer, allowed).apply(lambda values: values[0])
         audience = args.get("audience", azure_rules.DEFAULT_AUDIENCE)
         if is_plain(audience):
-            self.audience = _single_audience(audience)
+            self.audience = azure_rules.fic_audience(args)
         else:
             self.audience = checked(audience, azure_rules.check_fic_audience, "audience", subject, resource) \
-                .apply(_single_audience)
+                .apply(lambda value: azure_rules.fic_audience({"audience": value}))
         self.subject_inputs = {key: self._subject(key, subject, resource) for key in self.subjects}
 
     def _subject(self, key: str, subject: str, resource: pulumi.Resource) -> Any:
@@ -247,6 +236,8 @@ class AzureAppTrust(ValidatedComponent):
     """The service principal's object ID (None for an existing app whose principal was not given)."""
     credential_names: pulumi.Output[Sequence[str]]
     """The names of the credentials this component manages, one per trusted role."""
+    audience: pulumi.Output[str]
+    """The one audience the credentials trust: what the trusted roles must request (and their policies pin)."""
 
     def __init__(self, name: str, args: AzureAppTrustArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args = dict(args or {})
@@ -307,12 +298,14 @@ class AzureAppTrust(ValidatedComponent):
 
         self.tenant_id = client.tenant_id
         self.credential_names = pulumi.Output.from_input(list(credentials.subjects))
+        self.audience = pulumi.Output.from_input(credentials.audience)
         self.register_outputs({
             "client_id": self.client_id,
             "tenant_id": self.tenant_id,
             "application_object_id": self.application_object_id,
             "service_principal_object_id": self.service_principal_object_id,
             "credential_names": self.credential_names,
+            "audience": self.audience,
         })
 
 
@@ -380,6 +373,8 @@ class AzureManagedIdentityTrust(ValidatedComponent):
     """The identity's ARM resource ID."""
     credential_names: pulumi.Output[Sequence[str]]
     """The names of the credentials this component manages, one per trusted role."""
+    audience: pulumi.Output[str]
+    """The one audience the credentials trust: what the trusted roles must request (and their policies pin)."""
 
     def __init__(self, name: str, args: AzureManagedIdentityTrustArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
@@ -447,13 +442,39 @@ class AzureManagedIdentityTrust(ValidatedComponent):
             _assign_roles(self, name, subject_name, args["role_assignments"], self.principal_id)
 
         self.credential_names = pulumi.Output.from_input(list(credentials.subjects))
+        self.audience = pulumi.Output.from_input(credentials.audience)
         self.register_outputs({
             "client_id": self.client_id,
             "principal_id": self.principal_id,
             "tenant_id": self.tenant_id,
             "identity_id": self.identity_id,
             "credential_names": self.credential_names,
+            "audience": self.audience,
         })
+
+
+# ---------------------------------------------------------------------------------------------
+# The stack's hooks (components.relying_parties.base.RelyingPartyKind.audience / .deploy)
+# ---------------------------------------------------------------------------------------------
+
+def stack_audience(name: str, settings: Mapping[str, Any], opts: Any = None) -> Any:
+    """The audience the roles a credential trusts must request: known from the settings alone."""
+    return azure_rules.fic_audience(settings)
+
+
+def deploy_app(deployment: Any) -> dict:
+    """An AzureAppTrust for one relying party of the stack; returns what the stack exports of it."""
+    app = AzureAppTrust(deployment.name, {**deployment.settings, "issuer": deployment.issuer,
+                                          "subjects": dict(deployment.subjects)}, deployment.opts)
+    return {"clientId": app.client_id, "tenantId": app.tenant_id, "audience": app.audience}
+
+
+def deploy_identity(deployment: Any) -> dict:
+    """An AzureManagedIdentityTrust for one relying party of the stack; returns its exports."""
+    identity = AzureManagedIdentityTrust(deployment.name, {**deployment.settings, "issuer": deployment.issuer,
+                                                           "subjects": dict(deployment.subjects)}, deployment.opts)
+    return {"clientId": identity.client_id, "tenantId": identity.tenant_id, "principalId": identity.principal_id,
+            "audience": identity.audience}
 
 
 __all__ = [

@@ -29,47 +29,51 @@ import hashlib
 import re
 from typing import Any, Mapping, Sequence
 
-from . import WARNING, Violation, check_booleans, check_count, check_int_range, check_length, check_unique, has_whitespace, is_plain
-from . import aws as aws_rules
+from ...rules import (
+    WARNING,
+    Violation,
+    check_booleans,
+    check_count,
+    check_int_range,
+    check_length,
+    check_unique,
+    has_whitespace,
+    is_plain,
+)
+from ...rules import aws as aws_rules
+from ...rules.facts import AWS_CLAIMS, MAX_ROLE_NAME_LENGTH
 
-# -- limits (IAM API reference) ---------------------------------------------------------------
-MIN_ID_LENGTH = 4
-MAX_ID_LENGTH = 32
-RESERVED_ID_PREFIX = "gcp-"
-MAX_ALLOWED_AUDIENCES = 10
-MAX_ALLOWED_AUDIENCE_LENGTH = 256
-MAX_GOOGLE_SUBJECT_BYTES = 127
-MAX_CUSTOM_ATTRIBUTES = 50
-MAX_ATTRIBUTE_KEY_LENGTH = 100
-MAX_MAPPING_EXPRESSION_LENGTH = 2048
-MAX_CONDITION_LENGTH = 4096
-MAX_DISPLAY_NAME_LENGTH = 32
-MAX_DESCRIPTION_LENGTH = 256
-MIN_SERVICE_ACCOUNT_ID_LENGTH = 6
-MAX_SERVICE_ACCOUNT_ID_LENGTH = 30
-# 12-digit account + ":" + a role name of at most 64 ASCII characters.
-MAX_MAPPED_SUBJECT_BYTES = 12 + 1 + aws_rules.MAX_ROLE_NAME_LENGTH
+from .facts import (
+    ATTRIBUTE_KEY_PATTERN,
+    EXECUTABLE_TIMEOUT_MILLIS,
+    IAM_CREDENTIALS_BASE,
+    IAM_HOST,
+    ID_PATTERN,
+    JWT_TOKEN_TYPE,
+    LABEL_PATTERN,
+    MAX_ALLOWED_AUDIENCES,
+    MAX_ALLOWED_AUDIENCE_LENGTH,
+    MAX_ATTRIBUTE_KEY_LENGTH,
+    MAX_CONDITION_LENGTH,
+    MAX_CUSTOM_ATTRIBUTES,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_DISPLAY_NAME_LENGTH,
+    MAX_GOOGLE_SUBJECT_BYTES,
+    MAX_ID_LENGTH,
+    MAX_MAPPED_SUBJECT_BYTES,
+    MAX_MAPPING_EXPRESSION_LENGTH,
+    MAX_SERVICE_ACCOUNT_ID_LENGTH,
+    MIN_ID_LENGTH,
+    MIN_SERVICE_ACCOUNT_ID_LENGTH,
+    PROJECT_ID_PATTERN,
+    RESERVED_ID_PREFIX,
+    SERVICE_ACCOUNT_EMAIL_PATTERN,
+    SERVICE_ACCOUNT_ID_PATTERN,
+    STS_TOKEN_URL,
+    TOKEN_COMMAND,
+    WORKLOAD_IDENTITY_USER,
+)
 
-# -- fixed values ------------------------------------------------------------------------------
-AWS_CLAIMS = "https://sts.amazonaws.com/"
-"""The single claim under which AWS nests its own claims (aws_account, source_region, ...)."""
-WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
-IAM_HOST = "iam.googleapis.com"
-STS_TOKEN_URL = "https://sts.googleapis.com/v1/token"
-IAM_CREDENTIALS_BASE = "https://iamcredentials.googleapis.com/v1"
-JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
-EXECUTABLE_TIMEOUT_MILLIS = 10_000
-TOKEN_COMMAND = "fedctl token"
-"""The program google-auth runs for a subject token (``credential_source.executable``)."""
-
-ID_PATTERN = re.compile(r"^[a-z0-9-]+$")
-ATTRIBUTE_KEY_PATTERN = re.compile(r"^[a-z0-9_]+$")
-# Project IDs: 6-30 of [a-z0-9-], starting with a letter, not ending with '-'; legacy
-# domain-scoped projects carry a "domain.com:" prefix.
-PROJECT_ID_PATTERN = re.compile(r"^(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-SERVICE_ACCOUNT_ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-SERVICE_ACCOUNT_EMAIL_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*@[a-z0-9][a-z0-9.:-]*\.gserviceaccount\.com$")
-LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _SLUG_BREAK = re.compile(r"[^a-z0-9]+")
 
 # ---------------------------------------------------------------------------------------------
@@ -280,14 +284,14 @@ def service_account_resource_name(email: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 def _check_id(value: Any, field: str, what: str) -> list[Violation]:
-    found = check_length(value, field, MIN_ID_LENGTH, MAX_ID_LENGTH, what)
+    found = check_length(value, field, MIN_ID_LENGTH, MAX_ID_LENGTH, what, code="gcp.id")
     if found:
         return found
     if not ID_PATTERN.match(value):
-        found.append(Violation(field, value, f"may only hold lowercase letters, digits and '-' ({what})"))
+        found.append(Violation(field, value, f"may only hold lowercase letters, digits and '-' ({what})", code="gcp.id.charset"))
     if value.startswith(RESERVED_ID_PREFIX):
         found.append(Violation(
-            field, value, f"must not start with {RESERVED_ID_PREFIX!r}: Google reserves that prefix"))
+            field, value, f"must not start with {RESERVED_ID_PREFIX!r}: Google reserves that prefix", code="gcp.id.reserved-prefix"))
     return found
 
 
@@ -302,14 +306,14 @@ def check_provider_id(value: Any, field: str) -> list[Violation]:
 
 
 def check_id_generation(value: Any, field: str) -> list[Violation]:
-    return check_int_range(value, field, 0, 9999, "an ID generation")
+    return check_int_range(value, field, 0, 9999, "an ID generation", code="gcp.id-generation")
 
 
 def check_project_id(value: Any, field: str) -> list[Violation]:
     if not isinstance(value, str) or not PROJECT_ID_PATTERN.match(value):
         return [Violation(
             field, value,
-            "must be a GCP project ID (6-30 of a-z 0-9 -, starting with a letter), e.g. my-project-123",
+            "must be a GCP project ID (6-30 of a-z 0-9 -, starting with a letter), e.g. my-project-123", code="gcp.project.format",
         )]
     return []
 
@@ -318,44 +322,45 @@ def check_service_account_email(value: Any, field: str) -> list[Violation]:
     if not isinstance(value, str) or not SERVICE_ACCOUNT_EMAIL_PATTERN.match(value):
         return [Violation(
             field, value,
-            "must be a service account email, e.g. exporter@my-project.iam.gserviceaccount.com",
+            "must be a service account email, e.g. exporter@my-project.iam.gserviceaccount.com", code="gcp.service-account-email.format",
         )]
     return []
 
 
 def check_service_account_id(value: Any, field: str) -> list[Violation]:
     if not isinstance(value, str) or not SERVICE_ACCOUNT_ID_PATTERN.match(value):
-        return [Violation(field, value, "must be a service account ID: 6-30 of a-z 0-9 -, starting with a letter")]
+        return [Violation(field, value, "must be a service account ID: 6-30 of a-z 0-9 -, starting with a letter", code="gcp.service-account-id.format")]
     return []
 
 
 def check_allowed_audiences(audiences: Any, field: str) -> list[Violation]:
     """At most 10 audiences of 1-256 characters, compared exactly (no whitespace or wildcards)."""
-    found = check_count(audiences, field, 0, MAX_ALLOWED_AUDIENCES, "allowed audiences")
+    found = check_count(audiences, field, 0, MAX_ALLOWED_AUDIENCES, "allowed audiences", code="gcp.allowed-audiences")
     if not isinstance(audiences, (list, tuple)):
         return found
     for index, audience in enumerate(audiences):
         sub = f"{field}[{index}]"
-        problems = check_length(audience, sub, 1, MAX_ALLOWED_AUDIENCE_LENGTH, "an allowed audience")
+        problems = check_length(audience, sub, 1, MAX_ALLOWED_AUDIENCE_LENGTH, "an allowed audience", code="gcp.allowed-audience")
         found += problems
         if problems:
             continue
         if has_whitespace(audience):
-            found.append(Violation(sub, audience, "must not contain whitespace: Google compares the audience exactly"))
+            found.append(Violation(sub, audience, "must not contain whitespace: Google compares the audience exactly", code="gcp.allowed-audience.whitespace"))
         if "*" in audience:
-            found.append(Violation(sub, audience, "must not contain '*': Google compares the audience exactly"))
-    return found + check_unique([a for a in audiences if isinstance(a, str)], field, "audience")
+            found.append(Violation(sub, audience, "must not contain '*': Google compares the audience exactly", code="gcp.allowed-audience.wildcard"))
+    return found + check_unique([a for a in audiences if isinstance(a, str)], field, "audience",
+                                code="gcp.allowed-audiences")
 
 
 def check_google_subject(value: Any, field: str) -> list[Violation]:
     """A mapped ``google.subject`` must be 1-127 BYTES (UTF-8)."""
     if not isinstance(value, str) or not value:
-        return [Violation(field, value, "must map to a non-empty google.subject")]
+        return [Violation(field, value, "must map to a non-empty google.subject", code="gcp.google-subject.empty")]
     size = len(value.encode("utf-8"))
     if size > MAX_GOOGLE_SUBJECT_BYTES:
         return [Violation(
             field, value,
-            f"maps to a google.subject of {size} bytes: Google allows at most {MAX_GOOGLE_SUBJECT_BYTES}",
+            f"maps to a google.subject of {size} bytes: Google allows at most {MAX_GOOGLE_SUBJECT_BYTES}", code="gcp.google-subject.length",
         )]
     return []
 
@@ -374,11 +379,11 @@ def check_trusted_role(arn: Any, aws_account_id: Any, field: str) -> list[Violat
     if found:
         return found
     parsed = aws_rules.parse_role_arn(arn)
-    if len(parsed.name) > aws_rules.MAX_ROLE_NAME_LENGTH:
+    if len(parsed.name) > MAX_ROLE_NAME_LENGTH:
         return [Violation(
             field, arn,
             f"has a role name of {len(parsed.name)} characters: IAM role names are at most "
-            f"{aws_rules.MAX_ROLE_NAME_LENGTH}, so this is not a real role",
+            f"{MAX_ROLE_NAME_LENGTH}, so this is not a real role", code="gcp.trusted-role.name-length",
         )]
     return check_google_subject(mapped_subject(arn), field)
 
@@ -397,7 +402,7 @@ def check_distinct_subjects(subjects: Mapping[str, Any], field: str) -> list[Vio
                 f"{field}.{label}", arn,
                 f"trusts the same role as {seen[key]!r}" if same else
                 f"has the same account and role name as {seen[key]!r} under another path: IAM role "
-                "names are unique per account, so one of the two ARNs is wrong",
+                "names are unique per account, so one of the two ARNs is wrong", code="gcp.subjects.same-role",
             ))
         else:
             seen[key] = label
@@ -410,7 +415,7 @@ def check_subject_labels(labels: Sequence[Any], field: str) -> list[Violation]:
         if not isinstance(label, str) or not LABEL_PATTERN.match(label):
             found.append(Violation(
                 f"{field}.{label}", label,
-                "must be a label of 1-63 letters, digits, '.', '_' or '-' (it names the IAM binding)",
+                "must be a label of 1-63 letters, digits, '.', '_' or '-' (it names the IAM binding)", code="gcp.subject-label.format",
             ))
     return found
 
@@ -422,14 +427,14 @@ def check_subjects(subjects: Any, aws_account_id: Any, field: str) -> list[Viola
             return [Violation(
                 field, "<Output>",
                 "must be a plain map written in the program or config, not an Output: its labels name the "
-                "IAM bindings, which must be known at preview (the role ARNs may be Outputs)",
+                "IAM bindings, which must be known at preview (the role ARNs may be Outputs)", code="gcp.subjects.output",
             )]
         return [Violation(
             field, subjects,
-            "must be a map of label to role ARN, e.g. {exporter: arn:aws:iam::123456789012:role/exporter}",
+            "must be a map of label to role ARN, e.g. {exporter: arn:aws:iam::123456789012:role/exporter}", code="gcp.subjects.type",
         )]
     if not subjects:
-        return [Violation(field, "0 subjects", "needs at least one label -> role ARN")]
+        return [Violation(field, "0 subjects", "needs at least one label -> role ARN", code="gcp.subjects.empty")]
     found = check_subject_labels(list(subjects), field)
     account = aws_account_id if is_plain(aws_account_id) else None
     for label, arn in subjects.items():
@@ -441,14 +446,14 @@ def check_subjects(subjects: Any, aws_account_id: Any, field: str) -> list[Viola
 def check_attribute_mapping(mapping: Any, field: str) -> list[Violation]:
     """google.subject required; google.groups and at most 50 ``attribute.<key>`` (keys ``[a-z0-9_]``, <=100)."""
     if not isinstance(mapping, Mapping):
-        return [Violation(field, mapping, "must be a map of attribute to CEL expression")]
+        return [Violation(field, mapping, "must be a map of attribute to CEL expression", code="gcp.attribute-mapping.type")]
     found = []
     if "google.subject" not in mapping:
-        found.append(Violation(field, sorted(mapping), "must map google.subject: OIDC providers require it"))
+        found.append(Violation(field, sorted(mapping), "must map google.subject: OIDC providers require it", code="gcp.attribute-mapping.no-subject"))
     custom = [key for key in mapping if isinstance(key, str) and key.startswith("attribute.")]
     if len(custom) > MAX_CUSTOM_ATTRIBUTES:
         found.append(Violation(
-            field, f"{len(custom)} custom attributes", f"is too many: Google allows at most {MAX_CUSTOM_ATTRIBUTES}"))
+            field, f"{len(custom)} custom attributes", f"is too many: Google allows at most {MAX_CUSTOM_ATTRIBUTES}", code="gcp.attribute-mapping.count"))
     for key, expression in mapping.items():
         where = f"{field}.{key}"
         if key in ("google.subject", "google.groups"):
@@ -456,11 +461,12 @@ def check_attribute_mapping(mapping: Any, field: str) -> list[Violation]:
         elif isinstance(key, str) and key.startswith("attribute."):
             name = key[len("attribute."):]
             if not name or len(name) > MAX_ATTRIBUTE_KEY_LENGTH or not ATTRIBUTE_KEY_PATTERN.match(name):
-                found.append(Violation(where, key, f"must be attribute.<1-{MAX_ATTRIBUTE_KEY_LENGTH} of a-z 0-9 _>"))
+                found.append(Violation(where, key, f"must be attribute.<1-{MAX_ATTRIBUTE_KEY_LENGTH} of a-z 0-9 _>", code="gcp.attribute-mapping.key"))
         else:
             found.append(Violation(
-                where, key, "is not an attribute Google maps: use google.subject, google.groups or attribute.<name>"))
-        found += check_length(expression, where, 1, MAX_MAPPING_EXPRESSION_LENGTH, "a mapping expression")
+                where, key, "is not an attribute Google maps: use google.subject, google.groups or attribute.<name>", code="gcp.attribute-mapping.unknown-target"))
+        found += check_length(expression, where, 1, MAX_MAPPING_EXPRESSION_LENGTH, "a mapping expression",
+                              code="gcp.attribute-mapping.expression")
     return found
 
 
@@ -470,9 +476,10 @@ def check_attribute_condition(condition: Any, field: str) -> list[Violation]:
         return [Violation(
             field, condition,
             f"has {len(condition)} characters: Google allows at most {MAX_CONDITION_LENGTH}; trust fewer roles "
-            "per provider (split them over two trusts) or shorter role paths",
+            "per provider (split them over two trusts) or shorter role paths", code="gcp.attribute-condition.length",
         )]
-    return check_length(condition, field, 1, MAX_CONDITION_LENGTH, "an attribute condition")
+    return check_length(condition, field, 1, MAX_CONDITION_LENGTH, "an attribute condition",
+                        code="gcp.attribute-condition")
 
 
 def _present(args: Mapping[str, Any], key: str) -> bool:
@@ -490,13 +497,13 @@ def check_service_account_source(args: Mapping[str, Any], prefix: str = "", spel
     if create and existing:
         return [Violation(
             field("service_account_email"), args["service_account_email"],
-            f"cannot be combined with {spell('create_service_account')}: give one service account",
+            f"cannot be combined with {spell('create_service_account')}: give one service account", code="gcp.service-account.conflict",
         )]
     if not create and not existing:
         return [Violation(
             field("service_account_email"), None,
             f"is required: give the email of the service account to impersonate, or set "
-            f"{spell('create_service_account')}: true",
+            f"{spell('create_service_account')}: true", code="gcp.service-account.missing",
         )]
     return []
 
@@ -516,7 +523,7 @@ def check_gcp_trust_args(args: Mapping[str, Any], prefix: str = "", spell=str) -
                       ("issuer", "the AWS account issuer (AccountFederation.issuer)"),
                       ("aws_account_id", "the 12-digit AWS account the issuer belongs to")):
         if not _present(args, key):
-            found.append(Violation(field(key), None, f"is required: {what}"))
+            found.append(Violation(field(key), None, f"is required: {what}", code="gcp.args.missing"))
     checks = {
         "project": check_project_id,
         "issuer": aws_rules.check_issuer,
@@ -532,7 +539,7 @@ def check_gcp_trust_args(args: Mapping[str, Any], prefix: str = "", spell=str) -
             found.append(Violation(
                 field(key), "<Output>",
                 "must be a plain value written in the program or config, not an Output: the IDs are "
-                "needed at preview (for the audience the AWS role pins)",
+                "needed at preview (for the audience the AWS role pins)", code="gcp.ids.output",
             ))
     for key, check in checks.items():
         if args.get(key) is not None and is_plain(args[key]):
@@ -540,13 +547,13 @@ def check_gcp_trust_args(args: Mapping[str, Any], prefix: str = "", spell=str) -
     if args.get("id_generation") and _present(args, "pool_id") and _present(args, "provider_id"):
         found.append(Violation(
             field("id_generation"), args["id_generation"],
-            f"only applies to generated IDs, and both {spell('pool_id')} and {spell('provider_id')} are given",
+            f"only applies to generated IDs, and both {spell('pool_id')} and {spell('provider_id')} are given", code="gcp.id-generation.explicit-ids",
         ))
     found += check_service_account_source(args, prefix, spell)
 
     account = args.get("aws_account_id")
     if "subjects" not in args:
-        found.append(Violation(field("subjects"), None, "is required: a map of label to trusted role ARN"))
+        found.append(Violation(field("subjects"), None, "is required: a map of label to trusted role ARN", code="gcp.subjects.missing"))
     else:
         subjects = args["subjects"]
         found += check_subjects(subjects, account, field("subjects"))
@@ -569,52 +576,3 @@ __all__ = [
     "default_service_account_id", "impersonation_url", "mapped_subject", "pool_name", "principal_for",
     "service_account_resource_name", "token_audience",
 ]
-
-
-# ---------------------------------------------------------------------------------------------
-# Judging any provider and IAM binding (ours or hand-written), for the policy pack
-# ---------------------------------------------------------------------------------------------
-
-_PINNED_ACCOUNT = re.compile(r"""aws_account['"]?\]?\s*==\s*['"]\d{12}['"]""")
-_PINNED_ROLES = re.compile(r"""assertion\.sub\s*(==|in)\s*""")
-_POOL_WIDE_MEMBER = re.compile(r"^principalSet://iam\.googleapis\.com/projects/[^/]+/locations/global/"
-                               r"workloadIdentityPools/[^/]+/\*$")
-
-
-def check_condition_pins_account(condition: Any, field: str) -> list[Violation]:
-    """A provider trusting an AWS issuer must pin the account in its attribute condition.
-
-    Every principal of an account can mint tokens from the same issuer; without a condition on
-    the nested ``aws_account`` claim and on the roles, any of them gets into the pool.
-    """
-    if not isinstance(condition, str) or not condition.strip():
-        return [Violation(
-            field, condition,
-            "is missing: without an attribute condition any principal of any account behind this issuer gets in; "
-            f"pin assertion['{AWS_CLAIMS}'].aws_account and the trusted role ARNs",
-        )]
-    found = []
-    if AWS_CLAIMS not in condition or not _PINNED_ACCOUNT.search(condition):
-        found.append(Violation(
-            field, condition,
-            f"does not pin the AWS account: compare assertion['{AWS_CLAIMS}'].aws_account to the 12-digit account ID",
-        ))
-    elif not _PINNED_ROLES.search(condition):
-        found.append(Violation(
-            field, condition,
-            "pins the account but not the roles: any principal of the account that can mint a token for this "
-            "audience gets in; add assertion.sub in [<role ARNs>]",
-            WARNING,
-        ))
-    return found
-
-
-def check_impersonation_member(role: Any, member: Any, field: str) -> list[Violation]:
-    """``roles/iam.workloadIdentityUser`` goes to exact principals, never to a whole pool."""
-    if role == WORKLOAD_IDENTITY_USER and isinstance(member, str) and _POOL_WIDE_MEMBER.match(member):
-        return [Violation(
-            field, member,
-            f"grants {WORKLOAD_IDENTITY_USER} to every identity of the pool: grant it to each trusted "
-            "principal (principal://.../subject/<google.subject>) instead",
-        )]
-    return []

@@ -5,7 +5,7 @@ from enum import Enum
 import pytest
 
 from components.rules import ERROR, WARNING, errors, warnings
-from components.rules import azure as rules
+from components.relying_parties.azure import rules
 
 AWS_ISSUER = "https://a1d2b0fd-1177-4468-9351-2fe0a0b0c723.tokens.sts.global.api.aws"
 SSO_ROLE = ("arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
@@ -203,16 +203,13 @@ def test_rs256_alone_is_accepted():
 
 def test_an_es384_only_role_cannot_sign_in_to_entra():
     found = rules.check_rs256_allowed(["ES384"], "signing_algorithms")
-    assert [v.severity for v in found] == [ERROR]
-    assert found[0].message == (
-        "signing_algorithms: ['ES384'] does not allow RS256: Entra only accepts RS256-signed assertions, so "
-        "the workload must request RS256 for Azure; ES384-only roles cannot sign in to Entra")
+    assert [(v.severity, v.code) for v in found] == [(ERROR, "relying-party.algorithm-not-allowed")]
+    assert found[0].field == "signing_algorithms" and "Entra" in found[0].rule
 
 
 def test_rs256_and_es384_together_warn_that_azure_needs_rs256():
     found = rules.check_rs256_allowed(["RS256", "ES384"], "signing_algorithms")
-    assert [v.severity for v in found] == [WARNING]
-    assert "must request RS256 for Azure" in found[0].rule
+    assert [(v.severity, v.code) for v in found] == [(WARNING, "relying-party.algorithm-choice")]
 
 
 def test_signing_algorithm_enum_members_are_read_by_value():
@@ -339,7 +336,7 @@ def test_app_trust_args_need_an_issuer_and_subjects():
 
 
 def test_app_trust_fields_are_spelt_the_way_the_user_wrote_them():
-    from components.stack_config import snake_to_camel
+    from components.stack.config import snake_to_camel
 
     found = rules.check_azure_app_trust_args(
         app_args(existing_application_object_id="not-a-guid", display_name="reports"),

@@ -28,66 +28,49 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Sequence
 
-from . import WARNING, Violation, check_int_range, check_length, has_whitespace, is_plain
-from . import aws as aws_rules
-
-MAX_CREDENTIALS = 20
-MIN_CREDENTIAL_NAME_LENGTH = 3
-MAX_CREDENTIAL_NAME_LENGTH = 120
-MAX_CLAIM_LENGTH = 600
-MAX_DESCRIPTION_LENGTH = 600
-DEFAULT_AUDIENCE = "api://AzureADTokenExchange"
-WILDCARDS = ("*", "?")
-REQUIRED_ALGORITHM = "RS256"
-
-CREDENTIAL_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-# Microsoft.ManagedIdentity/userAssignedIdentities: 3-128 alphanumerics, hyphens and underscores.
-IDENTITY_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
-# Resource groups: 1-90 letters, digits, underscores, hyphens, periods and parentheses, not ending in a period.
-RESOURCE_GROUP_PATTERN = re.compile(r"^[\w().-]{0,89}[\w()-]$")
-GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-GUID_PATTERN = re.compile(f"^{GUID}$")
-SUBSCRIPTION_SCOPE_PATTERN = re.compile(f"^/subscriptions/(?P<subscription>{GUID})(?:/[^/]+)*$", re.IGNORECASE)
-MANAGEMENT_GROUP_SCOPE_PATTERN = re.compile(
-    r"^/providers/Microsoft\.Management/managementGroups/[^/]+(?:/[^/]+)*$", re.IGNORECASE
+from ...rules import WARNING, Violation, check_int_range, check_length, has_whitespace, is_plain
+from ...rules import aws as aws_rules
+from .facts import (
+    ACCEPTED_ALGORITHMS,
+    BUILT_IN_ROLES,
+    CREDENTIAL_NAME_PATTERN,
+    DEFAULT_AUDIENCE,
+    FLEXIBLE_CREDENTIAL_KEYS,
+    GUID,
+    GUID_PATTERN,
+    IDENTITY_NAME_PATTERN,
+    MANAGEMENT_GROUP_SCOPE_PATTERN,
+    MAX_CLAIM_LENGTH,
+    MAX_CREDENTIALS,
+    MAX_CREDENTIAL_NAME_LENGTH,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_DISPLAY_NAME_LENGTH,
+    MIN_CREDENTIAL_NAME_LENGTH,
+    PRIVILEGED_ROLE_GUIDS,
+    RESOURCE_GROUP_PATTERN,
+    ROLE_DEFINITION_ID_PATTERN,
+    SUBSCRIPTION_SCOPE_PATTERN,
+    UNSUPPORTED_IDENTITY_REGIONS,
+    WILDCARDS,
 )
-# A role definition given by its full ID (subscription, management-group or tenant form) is used as is.
-ROLE_DEFINITION_ID_PATTERN = re.compile(
-    f"^(?:/subscriptions/{GUID}|/providers/Microsoft\\.Management/managementGroups/[^/]+)?"
-    f"/providers/Microsoft\\.Authorization/roleDefinitions/(?P<guid>{GUID})$",
-    re.IGNORECASE,
-)
-
-# Regions where a user-assigned managed identity cannot hold FICs (ARM answers 405), compared
-# lower-case without spaces so "Malaysia South" and "malaysiasouth" both match.
-UNSUPPORTED_IDENTITY_REGIONS = ("malaysiasouth",)
-
-# Built-in role names -> role definition GUIDs. These GUIDs are the same in every tenant.
-BUILT_IN_ROLES: dict[str, str] = {
-    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
-    "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
-    "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
-    "User Access Administrator": "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
-    "Role Based Access Control Administrator": "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
-    "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
-    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
-    "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
-    "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
-    "Key Vault Reader": "21090545-7ca7-4776-b22c-e363652d74d2",
-    "Monitoring Reader": "43d0d8ad-25c7-4714-9337-8ba259a9fe05",
-    "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
-}
-# Roles that may write role assignments: whoever holds one can grant itself anything at the scope.
-PRIVILEGED_ROLE_GUIDS = frozenset({
-    BUILT_IN_ROLES["Owner"],
-    BUILT_IN_ROLES["User Access Administrator"],
-    BUILT_IN_ROLES["Role Based Access Control Administrator"],
-})
-# Settings that would make a flexible credential. Refused: the AWS issuer is not supported.
-FLEXIBLE_CREDENTIAL_KEYS = ("claims_matching_expression", "claimsMatchingExpression")
 
 _ROLES_BY_KEY = {name.lower().replace(" ", ""): name for name in BUILT_IN_ROLES}
 _STS_SESSION_ARN = re.compile(r"^arn:[a-z-]+:sts::\d{12}:assumed-role/")
+
+
+def fic_audience(settings: Mapping[str, Any]) -> Any:
+    """The one audience a federated credential trusts: what its roles must request and their policy pin.
+
+    The one definition, used by the stack, the components, the rehearsal and ``fedctl exchange``
+    (which reads it back from the ``audience`` output). A one-item list means its item.
+
+    >>> fic_audience({}), fic_audience({"audience": ["api://custom"]})
+    ('api://AzureADTokenExchange', 'api://custom')
+    """
+    audience = settings.get("audience")
+    if audience is None:
+        return DEFAULT_AUDIENCE
+    return audience[0] if isinstance(audience, (list, tuple)) and len(audience) == 1 else audience
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,21 +90,23 @@ def check_credential_count(planned: Any, field: str, existing_credential_count: 
         return [Violation(
             field, f"{count} credentials{held}",
             f"is too many: an app or managed identity holds at most {MAX_CREDENTIALS} federated "
-            f"credentials ({total} asked); split the roles over more apps or identities",
+            f"credentials ({total} asked); split the roles over more apps or identities", code="azure.credentials.count",
         )]
     return []
 
 
 def check_existing_credential_count(value: Any, field: str) -> list[Violation]:
-    return check_int_range(value, field, 0, MAX_CREDENTIALS, "the number of credentials the parent already holds")
+    return check_int_range(value, field, 0, MAX_CREDENTIALS, "the number of credentials the parent already holds",
+                           code="azure.existing-credential-count")
 
 
 def check_credential_name(name: Any, field: str) -> list[Violation]:
     """A FIC name: 3-120 URL-safe characters, first a letter or digit. It cannot be renamed later."""
-    found = check_length(name, field, MIN_CREDENTIAL_NAME_LENGTH, MAX_CREDENTIAL_NAME_LENGTH, "a credential name")
+    found = check_length(name, field, MIN_CREDENTIAL_NAME_LENGTH, MAX_CREDENTIAL_NAME_LENGTH, "a credential name",
+                         code="azure.credential-name")
     if not found and not CREDENTIAL_NAME_PATTERN.match(name):
         found.append(Violation(
-            field, name, "may only hold letters, digits, '-' and '_', and must start with a letter or digit",
+            field, name, "may only hold letters, digits, '-' and '_', and must start with a letter or digit", code="azure.credential-name.charset",
         ))
     return found
 
@@ -139,7 +124,7 @@ def check_credential_names(names: Sequence[Any], field: str) -> list[Violation]:
         if key in seen:
             found.append(Violation(
                 sub, name,
-                f"clashes with credential {seen[key]!r}: names must be unique per app or identity, ignoring case",
+                f"clashes with credential {seen[key]!r}: names must be unique per app or identity, ignoring case", code="azure.credential-name.case-duplicate",
             ))
         else:
             seen[key] = name
@@ -148,21 +133,21 @@ def check_credential_names(names: Sequence[Any], field: str) -> list[Violation]:
 
 def _check_exact_value(value: Any, field: str, what: str, whitespace: bool = True) -> list[Violation]:
     """A value Entra compares character for character: bounded, no wildcard, no stray space."""
-    found = check_length(value, field, 1, MAX_CLAIM_LENGTH, what)
+    found = check_length(value, field, 1, MAX_CLAIM_LENGTH, what, code="azure.fic-value")
     if not isinstance(value, str) or not value:
         return found
     if whitespace and has_whitespace(value):
         found.append(Violation(
             field, value,
             "must not contain whitespace (leading, trailing or inner): Entra compares it exactly and a stray "
-            "space blocks the token exchange",
+            "space blocks the token exchange", code="azure.fic.whitespace",
         ))
     wildcards = [w for w in WILDCARDS if w in value]
     if wildcards:
         found.append(Violation(
             field, value,
             f"must not contain {' or '.join(repr(w) for w in wildcards)}: federated credentials match exactly, "
-            "and flexible (wildcard) credentials do not support the AWS issuer",
+            "and flexible (wildcard) credentials do not support the AWS issuer", code="azure.fic.wildcard",
         ))
     return found
 
@@ -185,7 +170,7 @@ def check_fic_subject(subject: Any, field: str) -> list[Violation]:
         return found + [Violation(
             field, subject,
             "is an STS session ARN: the token's sub is the role's IAM ARN, "
-            "arn:aws:iam::<account>:role/<path/><name> (use FederatedRole.subject)",
+            "arn:aws:iam::<account>:role/<path/><name> (use FederatedRole.subject)", code="azure.fic-subject.session-arn",
         )]
     return found + aws_rules.check_role_arn(subject, field)
 
@@ -197,7 +182,7 @@ def check_fic_audience(audience: Any, field: str) -> list[Violation]:
             return [Violation(
                 field, audience,
                 f"has {len(audience)} audiences: Entra allows exactly one audience per federated credential "
-                f"(use {DEFAULT_AUDIENCE})",
+                f"(use {DEFAULT_AUDIENCE})", code="azure.fic-audience.count",
             )]
         audience, field = audience[0], f"{field}[0]"
     return _check_exact_value(audience, field, "an audience")
@@ -217,7 +202,7 @@ def check_unique_pairs(pairs: Mapping[str, tuple[Any, Any]], field: str) -> list
             found.append(Violation(
                 f"{field}.{name}", pair[1],
                 f"has the same issuer and subject as credential {seen[pair]!r}: each pair may be trusted "
-                "once per app or identity",
+                "once per app or identity", code="azure.fic.duplicate-pair",
             ))
         else:
             seen[pair] = name
@@ -234,16 +219,16 @@ def check_subjects(subjects: Any, field: str, issuer: Any = None,
         return [Violation(
             field, "<Output>",
             "must be a plain map written in the program or config, not an Output: its keys name the "
-            "credentials, which must be known at preview (the role ARNs may be Outputs)",
+            "credentials, which must be known at preview (the role ARNs may be Outputs)", code="azure.subjects.output",
         )]
     if not isinstance(subjects, Mapping):
         return [Violation(
             field, subjects,
             "must be a map of credential name to role ARN, "
-            "e.g. {reports-reader: arn:aws:iam::123456789012:role/reports}",
+            "e.g. {reports-reader: arn:aws:iam::123456789012:role/reports}", code="azure.subjects.type",
         )]
     if not subjects:
-        return [Violation(field, "0 credentials", "needs at least one credential name -> role ARN")]
+        return [Violation(field, "0 credentials", "needs at least one credential name -> role ARN", code="azure.subjects.empty")]
     found = check_credential_count(len(subjects), field, existing_credential_count)
     found += check_credential_names(list(subjects), field)
     for name, subject in subjects.items():
@@ -263,40 +248,24 @@ def check_subjects(subjects: Any, field: str, issuer: Any = None,
 
 def check_managed_identity_location(location: Any, field: str) -> list[Violation]:
     if not isinstance(location, str) or not location.strip():
-        return [Violation(field, location, "must be an Azure region, e.g. westeurope")]
+        return [Violation(field, location, "must be an Azure region, e.g. westeurope", code="azure.identity-location.type")]
     if location.replace(" ", "").lower() in UNSUPPORTED_IDENTITY_REGIONS:
         return [Violation(
             field, location,
             "cannot hold federated identity credentials: Azure does not support them on managed identities "
-            "in Malaysia South; put the identity in another region",
+            "in Malaysia South; put the identity in another region", code="azure.identity-location.unsupported",
         )]
     return []
 
 
 def check_rs256_allowed(signing_algorithms: Any, field: str) -> list[Violation]:
     """Entra only supports RS256-signed assertions, so a role it trusts must be allowed RS256."""
-    if not isinstance(signing_algorithms, (list, tuple)):
-        return [Violation(field, signing_algorithms, "must be a list of signing algorithms, e.g. [RS256]")]
-    names = aws_rules.signing_algorithm_names(signing_algorithms)
-    if REQUIRED_ALGORITHM not in names:
-        return [Violation(
-            field, names,
-            "does not allow RS256: Entra only accepts RS256-signed assertions, so the workload must "
-            "request RS256 for Azure; ES384-only roles cannot sign in to Entra",
-        )]
-    if len(set(names)) > 1:
-        return [Violation(
-            field, names,
-            "allows more than RS256: the workload must request RS256 for Azure (Entra only accepts "
-            "RS256-signed assertions)",
-            WARNING,
-        )]
-    return []
+    return aws_rules.check_algorithms_accepted(signing_algorithms, ACCEPTED_ALGORITHMS, "Entra", field)
 
 
 def check_guid(value: Any, field: str, what: str) -> list[Violation]:
     if not isinstance(value, str) or not GUID_PATTERN.match(value):
-        return [Violation(field, value, f"must be {what}: a GUID such as 00000000-0000-0000-0000-000000000000")]
+        return [Violation(field, value, f"must be {what}: a GUID such as 00000000-0000-0000-0000-000000000000", code="azure.guid.format")]
     return []
 
 
@@ -304,7 +273,7 @@ def check_identity_name(name: Any, field: str) -> list[Violation]:
     if not isinstance(name, str) or not IDENTITY_NAME_PATTERN.match(name):
         return [Violation(
             field, name,
-            "must be a managed identity name: 3-128 letters, digits, '-' and '_', starting with a letter or digit",
+            "must be a managed identity name: 3-128 letters, digits, '-' and '_', starting with a letter or digit", code="azure.identity-name.format",
         )]
     return []
 
@@ -313,19 +282,22 @@ def check_resource_group_name(name: Any, field: str) -> list[Violation]:
     if not isinstance(name, str) or not RESOURCE_GROUP_PATTERN.match(name):
         return [Violation(
             field, name,
-            "must be a resource group name: 1-90 letters, digits, '_', '-', '.', '(' and ')', not ending in '.'",
+            "must be a resource group name: 1-90 letters, digits, '_', '-', '.', '(' and ')', not ending in '.'", code="azure.resource-group.format",
         )]
     return []
 
 
 def check_description(value: Any, field: str) -> list[Violation]:
-    return check_length(value, field, 0, MAX_DESCRIPTION_LENGTH, "a description")
+    return check_length(value, field, 0, MAX_DESCRIPTION_LENGTH, "a description", code="azure.description")
 
 
 def check_display_name(value: Any, field: str) -> list[Violation]:
+    """An app registration's display name: 1-120 characters (Entra's limit), not blank."""
     if not isinstance(value, str) or not value.strip():
-        return [Violation(field, value, "must be a non-empty string (the app registration's name)")]
-    return []
+        return [Violation(field, value, "must be a non-empty string (the app registration's name)",
+                          code="azure.display-name.empty")]
+    return check_length(value, field, 1, MAX_DISPLAY_NAME_LENGTH, "an app registration's display name",
+                        code="azure.display-name")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -335,19 +307,19 @@ def check_display_name(value: Any, field: str) -> list[Violation]:
 def check_arm_scope(scope: Any, field: str) -> list[Violation]:
     """A subscription, resource group or resource ID, or a management group."""
     if not isinstance(scope, str) or not scope:
-        return [Violation(field, scope, "must be an Azure scope such as /subscriptions/<id>/resourceGroups/<name>")]
+        return [Violation(field, scope, "must be an Azure scope such as /subscriptions/<id>/resourceGroups/<name>", code="azure.scope.type")]
     if has_whitespace(scope):
-        return [Violation(field, scope, "must not contain whitespace")]
+        return [Violation(field, scope, "must not contain whitespace", code="azure.scope.whitespace")]
     if scope.endswith("/"):
-        return [Violation(field, scope, "must not end with a slash")]
+        return [Violation(field, scope, "must not end with a slash", code="azure.scope.trailing-slash")]
     if "//" in scope:
-        return [Violation(field, scope, "must not have an empty segment ('//')")]
+        return [Violation(field, scope, "must not have an empty segment ('//')", code="azure.scope.empty-segment")]
     if SUBSCRIPTION_SCOPE_PATTERN.match(scope) or MANAGEMENT_GROUP_SCOPE_PATTERN.match(scope):
         return []
     return [Violation(
         field, scope,
         "must be an Azure scope: /subscriptions/<subscription GUID>[/resourceGroups/<name>[/providers/...]] "
-        "or /providers/Microsoft.Management/managementGroups/<name>",
+        "or /providers/Microsoft.Management/managementGroups/<name>", code="azure.scope.format",
     )]
 
 
@@ -411,28 +383,28 @@ def check_role(role: Any, field: str) -> list[Violation]:
         return [Violation(
             field, role,
             f"is not a built-in role this toolkit knows ({', '.join(BUILT_IN_ROLES)}): give the role "
-            "definition GUID instead (az role definition list --name '<role name>' --query [].name -o tsv)",
+            "definition GUID instead (az role definition list --name '<role name>' --query [].name -o tsv)", code="azure.role.unknown",
         )]
     if resolved.lower() in PRIVILEGED_ROLE_GUIDS:
         return [Violation(
             field, role,
             "may assign roles, so a workload holding it can grant itself more access at the scope; "
             "prefer a narrower role",
-            WARNING,
+            WARNING, code="azure.role.privileged",
         )]
     return []
 
 
 def check_role_assignment(assignment: Any, field: str) -> list[Violation]:
     if not isinstance(assignment, Mapping):
-        return [Violation(field, assignment, "must be a map with a scope and a role")]
+        return [Violation(field, assignment, "must be a map with a scope and a role", code="azure.role-assignment.type")]
     found = []
     for key in ("scope", "role"):
         if assignment.get(key) is None:
-            found.append(Violation(f"{field}.{key}", None, "is required"))
+            found.append(Violation(f"{field}.{key}", None, "is required", code="azure.role-assignment.missing"))
     extra = sorted(set(assignment) - {"scope", "role"})
     for key in extra:
-        found.append(Violation(f"{field}.{key}", assignment[key], "is not a known setting (known: scope, role)"))
+        found.append(Violation(f"{field}.{key}", assignment[key], "is not a known setting (known: scope, role)", code="azure.role-assignment.unknown-setting"))
     if assignment.get("scope") is not None and is_plain(assignment["scope"]):
         found += check_arm_scope(assignment["scope"], f"{field}.scope")
     if assignment.get("role") is not None and is_plain(assignment["role"]):
@@ -443,7 +415,7 @@ def check_role_assignment(assignment: Any, field: str) -> list[Violation]:
 def check_role_assignments(assignments: Any, field: str) -> list[Violation]:
     """A list of {scope, role}; the same role on the same scope only once."""
     if not isinstance(assignments, (list, tuple)):
-        return [Violation(field, assignments, "must be a list of {scope, role}")]
+        return [Violation(field, assignments, "must be a list of {scope, role}", code="azure.role-assignments.type")]
     found = []
     seen: dict[tuple[str, str], int] = {}
     for index, assignment in enumerate(assignments):
@@ -457,7 +429,7 @@ def check_role_assignments(assignments: Any, field: str) -> list[Violation]:
             if key in seen:
                 found.append(Violation(
                     sub, f"{assignment.get('role')} on {scope}",
-                    f"repeats {field}[{seen[key]}]: each role is assigned once per scope",
+                    f"repeats {field}[{seen[key]}]: each role is assigned once per scope", code="azure.role-assignments.duplicate",
                 ))
             else:
                 seen[key] = index
@@ -481,11 +453,11 @@ def _check_trust_args(args: Mapping[str, Any], prefix: str, spell, existing_key:
             found.append(Violation(
                 f"{prefix}{key}", args[key],
                 "is not supported: flexible federated credentials only accept the GitHub, GitLab and "
-                "Terraform Cloud issuers, not an AWS account issuer; list each role in subjects",
+                "Terraform Cloud issuers, not an AWS account issuer; list each role in subjects", code="azure.flexible-credential",
             ))
     issuer = args.get("issuer")
     if issuer is None:
-        found.append(Violation(field("issuer"), None, "is required: the AWS account issuer (AccountFederation.issuer)"))
+        found.append(Violation(field("issuer"), None, "is required: the AWS account issuer (AccountFederation.issuer)", code="azure.issuer.missing"))
     elif is_plain(issuer):
         found += check_fic_issuer(issuer, field("issuer"))
 
@@ -498,10 +470,10 @@ def _check_trust_args(args: Mapping[str, Any], prefix: str, spell, existing_key:
         elif existing_count and not _present(args, existing_key):
             found.append(Violation(
                 field("existing_credential_count"), existing_count,
-                f"only applies with {spell(existing_key)} (a new app or identity starts with none)",
+                f"only applies with {spell(existing_key)} (a new app or identity starts with none)", code="azure.existing-credential-count.without-existing",
             ))
     if "subjects" not in args:
-        found.append(Violation(field("subjects"), None, "is required: a map of credential name to role ARN"))
+        found.append(Violation(field("subjects"), None, "is required: a map of credential name to role ARN", code="azure.subjects.missing"))
     else:
         found += check_subjects(
             args["subjects"], field("subjects"), issuer if is_plain(issuer) else None, existing_count
@@ -540,18 +512,18 @@ def check_azure_app_trust_args(args: Mapping[str, Any], prefix: str = "", spell=
                 found.append(Violation(
                     field(key), args[key],
                     f"cannot be combined with {spell('existing_application_object_id')}: the app already "
-                    "exists and is not managed here",
+                    "exists and is not managed here", code="azure.app.existing-conflict",
                 ))
         if _present(args, "role_assignments") and not _present(args, "existing_service_principal_object_id"):
             found.append(Violation(
                 field("role_assignments"), f"{len(args['role_assignments'])} assignments",
                 f"need {spell('existing_service_principal_object_id')} with an existing app: roles are "
-                "assigned to the app's service principal, which is not looked up",
+                "assigned to the app's service principal, which is not looked up", code="azure.app.role-assignments-need-principal",
             ))
     elif _present(args, "existing_service_principal_object_id"):
         found.append(Violation(
             field("existing_service_principal_object_id"), args["existing_service_principal_object_id"],
-            f"only applies with {spell('existing_application_object_id')} (a new app gets its own service principal)",
+            f"only applies with {spell('existing_application_object_id')} (a new app gets its own service principal)", code="azure.app.principal-without-existing",
         ))
     return found
 
@@ -569,24 +541,24 @@ def check_managed_identity_trust_args(args: Mapping[str, Any], prefix: str = "",
     found = _check_trust_args(args, prefix, spell, "existing_identity_name")
     existing = _present(args, "existing_identity_name")
     if not _present(args, "resource_group_name"):
-        found.append(Violation(field("resource_group_name"), None, "is required: the identity's resource group"))
+        found.append(Violation(field("resource_group_name"), None, "is required: the identity's resource group", code="azure.identity.resource-group-missing"))
     if existing:
         for key in IDENTITY_CREATION_FIELDS:
             if _present(args, key):
                 found.append(Violation(
                     field(key), args[key],
                     f"cannot be combined with {spell('existing_identity_name')}: the identity already exists "
-                    "and is not managed here",
+                    "and is not managed here", code="azure.identity.existing-conflict",
                 ))
     else:
         if not _present(args, "identity_name"):
             found.append(Violation(
                 field("identity_name"), None,
                 f"is required: give {spell('identity_name')}, {spell('resource_group_name')} and "
-                f"{spell('location')} for a new identity, or {spell('existing_identity_name')} for an existing one",
+                f"{spell('location')} for a new identity, or {spell('existing_identity_name')} for an existing one", code="azure.identity.name-missing",
             ))
         if not _present(args, "location"):
-            found.append(Violation(field("location"), None, "is required for a new identity, e.g. westeurope"))
+            found.append(Violation(field("location"), None, "is required for a new identity, e.g. westeurope", code="azure.identity.location-missing"))
     checks = {
         "identity_name": check_identity_name,
         "existing_identity_name": check_identity_name,

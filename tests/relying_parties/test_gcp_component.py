@@ -8,8 +8,11 @@ from conftest import deploy
 from judges.cel import CelJudge, aws_claims
 
 from components import FederatedRole, GcpWorkloadIdentityTrust, ValidationError
-from components.rules import gcp as gcp_rules
-from fedctl.testing.mocks import DEFAULT_GCP_PROJECT_NUMBER, issuer_for_account
+from components.relying_parties.gcp import rules as gcp_rules
+from components.relying_parties.gcp.review import MOCK_FACTS
+from fedctl.testing.mocks import issuer_for_account
+
+DEFAULT_GCP_PROJECT_NUMBER = MOCK_FACTS["gcp_project_number"]
 
 ACCOUNT = "123456789012"
 ISSUER = issuer_for_account(ACCOUNT)

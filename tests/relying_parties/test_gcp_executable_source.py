@@ -15,7 +15,7 @@ import google.auth.transport.requests
 import pytest
 from google.auth import pluggable
 
-from components.rules import gcp as gcp_rules
+from components.relying_parties.gcp import rules as gcp_rules
 from fedctl.testing.issuer import LocalIssuer
 from fedctl.testing.standins.google_sts import GoogleStsStandin
 from fedctl.testing.standins.sts import StsStandin
