@@ -61,8 +61,8 @@ CONFIG_SCHEMA = PolicyConfigSchema(properties={
     "allowedAudiences": {
         "type": "object", "default": {},
         "additionalProperties": {"type": "array", "items": {"type": "string"}},
-        "description": "Allowed audiences per relying party: keys aws (token policies), azure "
-                       "(federated credentials), gcp (provider allowed audiences), ... A missing key allows any.",
+        "description": "Allowed audiences: key aws for token policies, and each relying party's own key "
+                       "(read by its audits, see docs/relying-parties.md). A missing key allows any.",
     },
 })
 

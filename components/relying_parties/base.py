@@ -205,6 +205,8 @@ class RelyingPartyKind:
     none (a display name from the stack and workload), checked like the user's own."""
     accepted_algorithms: tuple[str, ...] = SIGNING_ALGORITHMS
     """Signing algorithms it accepts; a trusted role must be allowed at least one."""
+    credential_name_limit: int | None = None
+    """The longest name it takes for one trusted role's credential (``<stack>-<workload>``), if limited."""
     max_duration_seconds: int | None = None
     """The longest token lifetime it accepts, when it has a limit."""
     audience: str = ""

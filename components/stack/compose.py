@@ -43,7 +43,7 @@ def role_args_for(workload: WorkloadSpec, stack: str, audiences: list[Any]) -> d
     args = dict(workload.role_args)
     merged: list[Any] = []
     for audience in list(args.get("audiences") or []) + audiences:
-        # Two Azure parties share api://AzureADTokenExchange; list each known audience once.
+        # Two relying parties may want the same audience; list each known audience once.
         if not isinstance(audience, str) or audience not in merged:
             merged.append(audience)
     args["audiences"] = merged

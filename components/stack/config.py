@@ -46,8 +46,6 @@ from ..rules import aws as aws_rules
 from ..rules.facts import DEFAULT_SIGNING_ALGORITHMS
 
 WORKLOAD_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
-CREDENTIAL_NAME_LIMIT = 120
-"""The tightest limit any relying party puts on a credential name (Entra: 3-120)."""
 
 ACCOUNT_KEYS = ("manage", "disableOnDestroy")
 NAMED_ACCOUNT_KEYS = ("name", "accountId", "assumeRoleArn", "region") + ACCOUNT_KEYS
@@ -252,7 +250,7 @@ def _parse_workload(raw: Any, index: int, stack: str, account_ids: Mapping[str, 
     found += aws_rules.check_role_physical_names(
         component_name(stack, str(name)), role_args, f"{path}.name",
         f"set {path}.roleName, or give the workload a shorter name (stack '{stack}')")
-    found += _check_credential_name(stack, str(name), f"{path}.name") if parties else []
+    found += _check_credential_name(stack, str(name), f"{path}.name", [KINDS.get(key) for key in parties])
     algorithms = role_args.get("signing_algorithms", list(DEFAULT_SIGNING_ALGORITHMS))
     for key in parties:
         kind = KINDS.get(key)
@@ -269,13 +267,16 @@ def _trust_policy_in_account(document: str, account_id: str, path: str) -> list[
             if v.code == "trust-policy.other-account-root"]
 
 
-def _check_credential_name(stack: str, workload: str, field: str) -> list[Violation]:
+def _check_credential_name(stack: str, workload: str, field: str, kinds: list[RelyingPartyKind]) -> list[Violation]:
+    """The credential name (``<stack>-<workload>``) fits every relying party the workload uses, uncut."""
     name = credential_name(stack, workload)
-    if len(name) > CREDENTIAL_NAME_LIMIT:
+    limited = [kind for kind in kinds if kind.credential_name_limit is not None]
+    tightest = min(limited, key=lambda kind: kind.credential_name_limit, default=None)
+    if tightest is not None and len(name) > tightest.credential_name_limit:
         return [Violation(
             field, workload,
             f"gives the credential name {name!r} of {len(name)} characters (stack and workload), over the "
-            f"{CREDENTIAL_NAME_LIMIT} relying parties allow: give the workload a shorter name",
+            f"{tightest.credential_name_limit} a {tightest.title} allows: give the workload a shorter name",
             code="config.credential-name.length",
         )]
     return []

@@ -2,7 +2,8 @@
 
 For each resource type a reviewer cares about, a *describer* picks the lines worth reading: the
 token policy's audience, duration and algorithm conditions; a credential's issuer, subject and
-audience; a GCP provider's mapping and condition. Everything else is listed by type and name.
+audience; each relying party adds lines for its own types (``ReviewHooks.describers``). Everything
+else is listed by type and name.
 
 Example::
 

@@ -19,7 +19,6 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from components.relying_parties import KINDS, PlannedTrust
 from components.rules import aws as aws_rules
-from components.rules.errors import missing_dependency
 from components.rules.facts import (
     AWS_CLAIMS,
     MANAGED_POLICY_TYPE,
@@ -38,6 +37,7 @@ class Review:
     def __init__(self, registrations: Iterable[Any]):
         self.registrations = list(registrations)
         self._by_type: dict[str, list[Any]] = {}
+        self._shared: dict[str, Any] = {}
         for registration in self.registrations:
             self._by_type.setdefault(registration.type, []).append(registration)
 
@@ -96,17 +96,11 @@ class Review:
 
     # -- helpers for the kinds' judges ----------------------------------------------------------
 
-    @functools.cached_property
-    def _cel(self) -> Any:
-        try:
-            from .cel import CelJudge
-        except ImportError as error:
-            raise missing_dependency(error, "preview") from error
-        return CelJudge()
-
-    def cel(self) -> Any:
-        """A CEL evaluator with GCP's extensions (cel-python), for relying parties that speak CEL."""
-        return self._cel
+    def shared(self, key: str, build: Any) -> Any:
+        """One object per run for a kind's judges (a CEL evaluator, a server): ``build()`` on first use."""
+        if key not in self._shared:
+            self._shared[key] = build()
+        return self._shared[key]
 
     @staticmethod
     def claims_for(role_arn: str, audience: str, issuer: str = "") -> dict[str, Any]:

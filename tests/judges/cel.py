@@ -1,14 +1,15 @@
 """The CEL judge for tests: cel-python with GCP's string functions, plus AWS-shaped claims.
 
 The evaluator is ``fedctl.preview.cel`` (cel-python does the evaluating; only GCP's documented
-``extract()`` and ``split()`` are registered on top).
+``extract()`` and CEL's ``split()`` are registered on top, in the GCP kind's ``cel`` module).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fedctl.preview.cel import ERROR, CelError, CelJudge, cel_split, gcp_extract  # noqa: F401 - re-exported
+from components.relying_parties.gcp.cel import ERROR, GcpCel as CelJudge, gcp_extract  # noqa: F401 - re-exported
+from fedctl.preview.cel import CelError, cel_split  # noqa: F401 - re-exported
 
 
 def aws_claims(role_arn: str, account_id: str | None = None, audience: str = "https://example.com",

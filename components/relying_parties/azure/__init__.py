@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 from ..base import RelyingPartyKind
 from . import audits, rules
-from .facts import ACCEPTED_ALGORITHMS
+from .facts import ACCEPTED_ALGORITHMS, MAX_CREDENTIAL_NAME_LENGTH
 from .review import REVIEW
 
 _COMPONENT = "components.relying_parties.azure.component"
@@ -54,6 +54,7 @@ AZURE_APP = RelyingPartyKind(
     shared_by=_app_identity,
     defaults=_app_defaults,
     accepted_algorithms=ACCEPTED_ALGORITHMS,
+    credential_name_limit=MAX_CREDENTIAL_NAME_LENGTH,
     audience=f"{_COMPONENT}:stack_audience",
     deploy=f"{_COMPONENT}:deploy_app",
     components=(f"{_COMPONENT}:AzureAppTrust",),
@@ -73,6 +74,7 @@ AZURE_MANAGED_IDENTITY = RelyingPartyKind(
     check=rules.check_managed_identity_trust_args,
     shared_by=_identity_identity,
     accepted_algorithms=ACCEPTED_ALGORITHMS,
+    credential_name_limit=MAX_CREDENTIAL_NAME_LENGTH,
     audience=f"{_COMPONENT}:stack_audience",
     deploy=f"{_COMPONENT}:deploy_identity",
     components=(f"{_COMPONENT}:AzureManagedIdentityTrust",),

@@ -111,7 +111,7 @@ class _Credentials:
                     found.append(Violation(
                         field, resolved[index],
                         f"has the same issuer and subject as credential {other_key!r}: each pair may be "
-                        "trusted once per app or identity",
+                        "trusted once per app or identity", code="azure.fic.duplicate-pair",
                     ))
                     break
             check_resolved(subject, found, resource)

@@ -19,6 +19,7 @@ from typing import Any, Mapping
 
 from ..base import RelyingPartyKind
 from . import audits, rules
+from .facts import MAX_LABEL_LENGTH
 from .review import REVIEW
 
 _COMPONENT = "components.relying_parties.gcp.component"
@@ -38,6 +39,7 @@ GCP = RelyingPartyKind(
               "createServiceAccount"),
     check=rules.check_gcp_trust_args,
     shared_by=_pool_identity,
+    credential_name_limit=MAX_LABEL_LENGTH,
     audience=f"{_COMPONENT}:stack_audience",
     deploy=f"{_COMPONENT}:deploy",
     components=(f"{_COMPONENT}:GcpWorkloadIdentityTrust",),

@@ -120,97 +120,22 @@ class GcpWorkloadIdentityTrust(ValidatedComponent):
     def __init__(self, name: str, args: GcpWorkloadIdentityTrustArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args = dict(args or {})
         super().__init__(name, args, gcp_rules.check_gcp_trust_args, opts)
-        subject_name = self.label
-        child = pulumi.ResourceOptions(parent=self)
-
+        self._name = name
         project = args["project"]
         pool_id, provider_id = _ids(name, args.get("pool_id"), args.get("provider_id"), args.get("id_generation", 0))
         project_number = gcp.organizations.get_project_output(
             project_id=project, opts=pulumi.InvokeOutputOptions(parent=self)
         ).number
-
-        issuer = checked(args["issuer"], aws_rules.check_issuer, "issuer", subject_name, self)
-        account = checked(args["aws_account_id"], aws_rules.check_account_id, "aws_account_id", subject_name, self)
+        account = checked(args["aws_account_id"], aws_rules.check_account_id, "aws_account_id", self.label, self)
         audiences = checked(args.get("allowed_audiences") or [], gcp_rules.check_allowed_audiences,
-                             "allowed_audiences", subject_name, self)
-        subjects: Mapping[str, Any] = args["subjects"]
-        labels = list(subjects)
+                            "allowed_audiences", self.label, self)
+        trusted = self._trusted_roles(account, args["subjects"])
 
-        def checked_subjects(values: list[Any]) -> dict[str, str]:
-            # Runs once every ARN is known: each must be a role of the pinned account with a short
-            # enough google.subject, no two may be the same role, and the condition must fit.
-            account_id, arns = values[0], dict(zip(labels, values[1:]))
-            found = []
-            for label, arn in arns.items():
-                found += gcp_rules.check_trusted_role(arn, account_id, f"subjects.{label}")
-            found += gcp_rules.check_distinct_subjects(arns, "subjects")
-            if not found:
-                found += gcp_rules.check_attribute_condition(
-                    gcp_rules.attribute_condition(account_id, list(arns.values())), "subjects")
-            check_resolved(subject_name, found, self)
-            return arns
-
-        trusted = pulumi.Output.all(account, *[subjects[label] for label in labels]).apply(checked_subjects)
-        condition = pulumi.Output.all(account, trusted).apply(
-            lambda values: gcp_rules.attribute_condition(values[0], list(values[1].values()))
-        )
-
-        pool = gcp.iam.WorkloadIdentityPool(
-            f"{name}-pool",
-            project=project,
-            workload_identity_pool_id=pool_id,
-            display_name=name[: gcp_rules.MAX_DISPLAY_NAME_LENGTH],
-            description=f"AWS roles trusted through outbound identity federation ({name})"[
-                : gcp_rules.MAX_DESCRIPTION_LENGTH],
-            opts=child,
-        )
-        provider = gcp.iam.WorkloadIdentityPoolProvider(
-            f"{name}-provider",
-            project=project,
-            workload_identity_pool_id=pool.workload_identity_pool_id,
-            workload_identity_pool_provider_id=provider_id,
-            display_name=f"AWS {name}"[: gcp_rules.MAX_DISPLAY_NAME_LENGTH],
-            description=f"The AWS account issuer, for the roles of {name}"[: gcp_rules.MAX_DESCRIPTION_LENGTH],
-            # The issuer is compared exactly with the token's iss: copied, never normalised.
-            oidc=gcp.iam.WorkloadIdentityPoolProviderOidcArgs(issuer_uri=issuer, allowed_audiences=audiences),
-            attribute_mapping=gcp_rules.attribute_mapping(),
-            # Always set: the issuer is per account, but the condition also pins the account and
-            # the exact roles, so a new role in the account gets nothing until it is listed here.
-            attribute_condition=condition,
-            opts=child,
-        )
-
-        if args.get("create_service_account"):
-            account_resource = gcp.serviceaccount.Account(
-                f"{name}-sa",
-                project=project,
-                account_id=gcp_rules.default_service_account_id(name),
-                display_name=f"AWS roles of {name}"[:100],
-                description=f"Impersonated by AWS roles through workload identity pool {pool_id}"[:256],
-                opts=child,
-            )
-            email = account_resource.email
-            service_account_id = account_resource.name
-        else:
-            email = checked(args["service_account_email"], gcp_rules.check_service_account_email,
-                             "service_account_email", subject_name, self)
-            service_account_id = email.apply(gcp_rules.service_account_resource_name)
-
-        members = []
-        for label in labels:
-            member = pulumi.Output.all(project_number, trusted).apply(
-                lambda values, label=label: gcp_rules.principal_for(
-                    values[0], pool_id, gcp_rules.mapped_subject(values[1][label]))
-            )
-            members.append(member)
-            gcp.serviceaccount.IAMMember(
-                f"{name}-binding-{label}",
-                service_account_id=service_account_id,
-                role=gcp_rules.WORKLOAD_IDENTITY_USER,
-                member=member,
-                # After the provider, so a binding never names a subject no provider can produce.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[provider]),
-            )
+        pool, provider = self._pool_and_provider(project, pool_id, provider_id, args["issuer"], audiences,
+                                                 pulumi.Output.all(account, trusted).apply(
+                                                     lambda v: gcp_rules.attribute_condition(v[0], list(v[1].values()))))
+        email, service_account_id = self._service_account(args, project, pool_id)
+        members = self._bindings(list(args["subjects"]), trusted, project_number, pool_id, service_account_id, provider)
 
         self.pool_id = pool.workload_identity_pool_id
         self.provider_id = provider.workload_identity_pool_provider_id
@@ -233,6 +158,92 @@ class GcpWorkloadIdentityTrust(ValidatedComponent):
             "principals": self.principals,
             "credential_configuration": self.credential_configuration,
         })
+
+    def _trusted_roles(self, account: pulumi.Output[str], subjects: Mapping[str, Any]) -> pulumi.Output[dict]:
+        """Label -> role ARN, once every ARN is known and checked: each a role of the pinned account with
+        a short enough google.subject, no two the same role, and a condition that fits."""
+        labels = list(subjects)
+
+        def checked_subjects(values: list[Any]) -> dict[str, str]:
+            account_id, arns = values[0], dict(zip(labels, values[1:]))
+            found = []
+            for label, arn in arns.items():
+                found += gcp_rules.check_trusted_role(arn, account_id, f"subjects.{label}")
+            found += gcp_rules.check_distinct_subjects(arns, "subjects")
+            if not found:
+                found += gcp_rules.check_attribute_condition(
+                    gcp_rules.attribute_condition(account_id, list(arns.values())), "subjects")
+            check_resolved(self.label, found, self)
+            return arns
+
+        return pulumi.Output.all(account, *[subjects[label] for label in labels]).apply(checked_subjects)
+
+    def _pool_and_provider(self, project: Any, pool_id: str, provider_id: str, issuer: Any, audiences: Any,
+                           condition: pulumi.Output[str]) -> tuple[Any, Any]:
+        name, child = self._name, pulumi.ResourceOptions(parent=self)
+        pool = gcp.iam.WorkloadIdentityPool(
+            f"{name}-pool",
+            project=project,
+            workload_identity_pool_id=pool_id,
+            display_name=name[: gcp_rules.MAX_DISPLAY_NAME_LENGTH],
+            description=f"AWS roles trusted through outbound identity federation ({name})"[
+                : gcp_rules.MAX_DESCRIPTION_LENGTH],
+            opts=child,
+        )
+        provider = gcp.iam.WorkloadIdentityPoolProvider(
+            f"{name}-provider",
+            project=project,
+            workload_identity_pool_id=pool.workload_identity_pool_id,
+            workload_identity_pool_provider_id=provider_id,
+            display_name=f"AWS {name}"[: gcp_rules.MAX_DISPLAY_NAME_LENGTH],
+            description=f"The AWS account issuer, for the roles of {name}"[: gcp_rules.MAX_DESCRIPTION_LENGTH],
+            # The issuer is compared exactly with the token's iss: copied, never normalised.
+            oidc=gcp.iam.WorkloadIdentityPoolProviderOidcArgs(
+                issuer_uri=checked(issuer, aws_rules.check_issuer, "issuer", self.label, self),
+                allowed_audiences=audiences),
+            attribute_mapping=gcp_rules.attribute_mapping(),
+            # Always set: the issuer is per account, but the condition also pins the account and
+            # the exact roles, so a new role in the account gets nothing until it is listed here.
+            attribute_condition=condition,
+            opts=child,
+        )
+        return pool, provider
+
+    def _service_account(self, args: Mapping[str, Any], project: Any, pool_id: str) -> tuple[Any, Any]:
+        """The service account the roles impersonate: (its email, its resource name)."""
+        if args.get("create_service_account"):
+            account = gcp.serviceaccount.Account(
+                f"{self._name}-sa",
+                project=project,
+                account_id=gcp_rules.default_service_account_id(self._name),
+                display_name=f"AWS roles of {self._name}"[:100],
+                description=f"Impersonated by AWS roles through workload identity pool {pool_id}"[:256],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            return account.email, account.name
+        email = checked(args["service_account_email"], gcp_rules.check_service_account_email,
+                        "service_account_email", self.label, self)
+        return email, email.apply(gcp_rules.service_account_resource_name)
+
+    def _bindings(self, labels: list[str], trusted: pulumi.Output[dict], project_number: Any, pool_id: str,
+                  service_account_id: Any, provider: Any) -> list[pulumi.Output[str]]:
+        """One roles/iam.workloadIdentityUser per trusted role, for its own principal; returns the members."""
+        members = []
+        for label in labels:
+            member = pulumi.Output.all(project_number, trusted).apply(
+                lambda values, label=label: gcp_rules.principal_for(
+                    values[0], pool_id, gcp_rules.mapped_subject(values[1][label]))
+            )
+            members.append(member)
+            gcp.serviceaccount.IAMMember(
+                f"{self._name}-binding-{label}",
+                service_account_id=service_account_id,
+                role=gcp_rules.WORKLOAD_IDENTITY_USER,
+                member=member,
+                # After the provider, so a binding never names a subject no provider can produce.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[provider]),
+            )
+        return members
 
     @staticmethod
     def audience_for(

@@ -26,6 +26,8 @@ MAX_DISPLAY_NAME_LENGTH = 32
 MAX_DESCRIPTION_LENGTH = 256
 MIN_SERVICE_ACCOUNT_ID_LENGTH = 6
 MAX_SERVICE_ACCOUNT_ID_LENGTH = 30
+MAX_LABEL_LENGTH = 63
+"""A trusted role's label (it names the IAM binding): 1-63 of A-Z a-z 0-9 . _ -."""
 # 12-digit account + ":" + a role name of at most 64 ASCII characters.
 MAX_MAPPED_SUBJECT_BYTES = 12 + 1 + MAX_ROLE_NAME_LENGTH
 
@@ -46,7 +48,7 @@ ATTRIBUTE_KEY_PATTERN = re.compile(r"^[a-z0-9_]+$")
 PROJECT_ID_PATTERN = re.compile(r"^(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 SERVICE_ACCOUNT_ID_PATTERN = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 SERVICE_ACCOUNT_EMAIL_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*@[a-z0-9][a-z0-9.:-]*\.gserviceaccount\.com$")
-LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,%d}$" % (MAX_LABEL_LENGTH - 1))
 
 # -- Pulumi resource types and invokes -------------------------------------------------------
 POOL_TYPE = "gcp:iam/workloadIdentityPool:WorkloadIdentityPool"

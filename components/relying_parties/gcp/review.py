@@ -23,6 +23,7 @@ from ...rules.facts import SIGNING_ALGORITHMS
 from ..base import MockCloud, PlannedTrust, ReviewHooks, Verdict
 from .audits import JUDGED_TYPES
 from . import rules
+from .cel import GcpCel
 from .facts import (
     GET_PROJECT_INVOKE,
     IAM_HOST,
@@ -160,7 +161,7 @@ def gcp_trusts(review: Any) -> list[PlannedTrust]:
         mapping = dict(inputs.get("attributeMapping") or {})
         condition = inputs.get("attributeCondition") or ""
         audiences = allowed or [f"//{IAM_HOST}/{provider_name}", f"https://{IAM_HOST}/{provider_name}"]
-        cel = review.cel()
+        cel = review.shared("gcp-cel", GcpCel)
         try:
             # The roles it trusts by name: those a binding grants as their own principal. A grant to a
             # principalSet (the whole pool, an attribute) names nobody; the rehearsal then knocks with
