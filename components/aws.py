@@ -224,7 +224,6 @@ class FederatedRole(ValidatedComponent):
         super().__init__(name, args, lambda plain: aws_rules.check_federated_role_args(plain) + (
             aws_rules.check_role_physical_names(name, plain, "name", "give role_name, or the component a shorter name")
         ), opts)
-        subject_name = self.label
 
         algorithms = args.get("signing_algorithms", list(aws_rules.DEFAULT_SIGNING_ALGORITHMS))
         duration = args.get("max_duration_seconds", aws_rules.DEFAULT_DURATION_SECONDS)
@@ -232,7 +231,7 @@ class FederatedRole(ValidatedComponent):
 
         def build_policy(values: list[Any]) -> str:
             audiences, max_duration, algs, keys = values
-            check_resolved(subject_name, (
+            check_resolved(self.label, (
                 aws_rules.check_audiences(audiences, "audiences")
                 + aws_rules.check_duration_seconds(max_duration, "max_duration_seconds")
                 + aws_rules.check_signing_algorithms(algs, "signing_algorithms")
@@ -246,7 +245,7 @@ class FederatedRole(ValidatedComponent):
 
         if args.get("existing_role_arn"):
             self.role_arn = checked(args["existing_role_arn"], aws_rules.check_role_arn, "existing_role_arn",
-                                    subject_name, self)
+                                    self.label, self)
             self.role_name = self.role_arn.apply(lambda arn: aws_rules.parse_role_arn(arn).name)
             self.instance_profile_name = pulumi.Output.from_input(None)
             if args.get("attach_token_policy"):

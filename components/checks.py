@@ -25,12 +25,12 @@ def log_warnings(found: Sequence[Violation], resource: pulumi.Resource) -> None:
         pulumi.log.warn(violation.message, resource=resource)
 
 
-def check_resolved(subject: str, violations: Sequence[Violation], resource: pulumi.Resource) -> None:
+def check_resolved(label: str, violations: Sequence[Violation], resource: pulumi.Resource) -> None:
     """Raise on error-level violations (this fails the deployment); log the warnings."""
-    log_warnings(raise_for(subject, violations), resource)
+    log_warnings(raise_for(label, violations), resource)
 
 
-def checked(value: Any, check: Callable[[Any, str], list[Violation]], field: str, subject: str,
+def checked(value: Any, check: Callable[[Any, str], list[Violation]], field: str, label: str,
             resource: pulumi.Resource) -> pulumi.Output[Any]:
     """The value as an Output that resolves only once ``check`` passed.
 
@@ -40,7 +40,7 @@ def checked(value: Any, check: Callable[[Any, str], list[Violation]], field: str
         return pulumi.Output.from_input(value)
 
     def validated(resolved: Any) -> Any:
-        check_resolved(subject, check(resolved, field), resource)
+        check_resolved(label, check(resolved, field), resource)
         return resolved
 
     return pulumi.Output.from_input(value).apply(validated)

@@ -61,12 +61,12 @@ def warnings(violations: Iterable[Violation]) -> list[Violation]:
     return [v for v in violations if v.severity == WARNING]
 
 
-def raise_for(subject: str, violations: Iterable[Violation]) -> list[Violation]:
+def raise_for(label: str, violations: Iterable[Violation]) -> list[Violation]:
     """Raise :class:`ValidationError` if any violation is an error; return the warnings."""
     violations = list(violations)
     found = errors(violations)
     if found:
-        raise ValidationError(subject, found)
+        raise ValidationError(label, found)
     return warnings(violations)
 
 

@@ -72,11 +72,12 @@ class ValidationError(FederationError, ValueError):
 
     code = "invalid-input"
 
-    def __init__(self, subject: str, violations: Sequence["Violation"]):
-        self.subject = subject
+    def __init__(self, label: str, violations: Sequence["Violation"]):
+        self.label = label
+        """What was given the input, e.g. ``FederatedRole 'exporter'`` or ``stack config``."""
         self.violations = list(violations)
         lines = "\n".join(f"  - {v.message}" for v in self.violations)
-        super().__init__(f"{subject} has invalid input:\n{lines}")
+        super().__init__(f"{label} has invalid input:\n{lines}")
 
     @property
     def codes(self) -> list[str]:

@@ -2,7 +2,7 @@
 
 The order matters: a relying party's audience is known before any role exists (each kind's
 ``audience`` hook, built on its one pure audience rule), so each role's token policy pins exactly
-the audiences of the parties that trust it; the parties then take the roles' subjects (their
+the audiences of the relying_parties that trust it; the relying_parties then take the roles' subjects (their
 ARNs, checked to belong to the account whose issuer they trust). Nothing here names a kind.
 
 Example::
@@ -75,18 +75,18 @@ def reach(named: AccountSpec, stack: str) -> Account:
     return Account(AccountFederation(f"{stack}-{named.name}", named.federation, opts), opts)
 
 
-def audience_of(party: RelyingPartySpec, stack: str) -> Any:
+def audience_of(relying_party: RelyingPartySpec, stack: str) -> Any:
     """The audience a role must request (and its policy pin) for this relying party."""
-    kind = party.kind_spec
-    return kind.load(kind.audience)(party.name(stack), party.settings, None)
+    kind = relying_party.kind_spec
+    return kind.load(kind.audience)(relying_party.name(stack), relying_party.settings, None)
 
 
-def deploy(party: RelyingPartySpec, stack: str, account: AccountFederation, subjects: dict[str, Any]) -> dict:
+def deploy(relying_party: RelyingPartySpec, stack: str, account: AccountFederation, subjects: dict[str, Any]) -> dict:
     """Create one relying party's component through its kind; return what the stack exports of it."""
-    kind = party.kind_spec
+    kind = relying_party.kind_spec
     return kind.load(kind.deploy)(Deployment(
-        name=party.name(stack), settings=party.settings, issuer=account.issuer, account_id=account.account_id,
-        subjects=subjects, stack=stack, workloads=tuple(party.workloads),
+        name=relying_party.name(stack), settings=relying_party.settings, issuer=account.issuer, account_id=account.account_id,
+        subjects=subjects, stack=stack, workloads=tuple(relying_party.workloads),
     ))
 
 
@@ -101,9 +101,9 @@ def compose(spec: StackSpec, stack: str) -> dict[str, Any]:
         accounts[named.name] = reach(named, stack)
 
     audiences: dict[str, list[Any]] = {w.name: [] for w in spec.workloads}
-    for party in spec.relying_parties:
-        audience = audience_of(party, stack)
-        for workload in party.workloads:
+    for relying_party in spec.relying_parties:
+        audience = audience_of(relying_party, stack)
+        for workload in relying_party.workloads:
             audiences[workload].append(audience)
 
     subjects: dict[str, pulumi.Output[str]] = {}
@@ -117,12 +117,12 @@ def compose(spec: StackSpec, stack: str) -> dict[str, Any]:
                                    "subject": subjects[workload.name], "accountId": home.federation.account_id,
                                    "tokenPolicy": role.token_policy}
 
-    for party in spec.relying_parties:
-        trusted = {credential_name(stack, w): subjects[w] for w in party.workloads}
+    for relying_party in spec.relying_parties:
+        trusted = {credential_name(stack, w): subjects[w] for w in relying_party.workloads}
         # Each relying party trusts the issuer of its workloads' own account, never another's.
-        outputs = deploy(party, stack, accounts[party.account].federation, trusted)
-        for workload in party.workloads:
-            exported[workload][party.kind] = outputs
+        outputs = deploy(relying_party, stack, accounts[relying_party.account].federation, trusted)
+        for workload in relying_party.workloads:
+            exported[workload][relying_party.kind] = outputs
 
     outputs: dict[str, Any] = {"workloads": exported}
     if None in accounts:

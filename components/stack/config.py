@@ -37,7 +37,7 @@ Example::
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from ..relying_parties import KINDS, RelyingPartyKind
@@ -237,12 +237,12 @@ def _parse_workload(raw: Any, index: int, stack: str, account_ids: Mapping[str, 
         # An issuer only vouches for its own account's roles: catch a mismatch at preview.
         found += aws_rules.check_subject_account(role_args["existing_role_arn"], account_ids[home],
                                                  f"{path}.existingRoleArn")
-    parties = {key: _snake_section(raw[key], f"{path}.{key}", KINDS.get(key).settings, found)
+    found_parties = {key: _snake_section(raw[key], f"{path}.{key}", KINDS.get(key).settings, found)
                for key in kinds if raw.get(key) is not None}
 
     # Audiences may come from the relying parties alone; only the explicit ones are checked here.
     checked = dict(role_args)
-    if not checked.get("audiences") and parties:
+    if not checked.get("audiences") and found_parties:
         checked["audiences"] = [DEFERRED]
     found += aws_rules.check_federated_role_args(checked, f"{path}.", snake_to_camel)
     if home in account_ids and isinstance(role_args.get("assume_role_policy"), str):
@@ -250,13 +250,13 @@ def _parse_workload(raw: Any, index: int, stack: str, account_ids: Mapping[str, 
     found += aws_rules.check_role_physical_names(
         component_name(stack, str(name)), role_args, f"{path}.name",
         f"set {path}.roleName, or give the workload a shorter name (stack '{stack}')")
-    found += _check_credential_name(stack, str(name), f"{path}.name", [KINDS.get(key) for key in parties])
+    found += _check_credential_name(stack, str(name), f"{path}.name", [KINDS.get(key) for key in found_parties])
     algorithms = role_args.get("signing_algorithms", list(DEFAULT_SIGNING_ALGORITHMS))
-    for key in parties:
+    for key in found_parties:
         kind = KINDS.get(key)
         found += aws_rules.check_algorithms_accepted(algorithms, kind.accepted_algorithms, kind.title,
                                                      f"{path}.signingAlgorithms")
-    return WorkloadSpec(name=str(name), role_args=role_args, relying_parties=parties, account=home)
+    return WorkloadSpec(name=str(name), role_args=role_args, relying_parties=found_parties, account=home)
 
 
 def _trust_policy_in_account(document: str, account_id: str, path: str) -> list[Violation]:
@@ -301,15 +301,15 @@ def parse_stack_config(account: Any, workloads: Any, stack: str = "stack", accou
     seen: set[str] = set()
     specs = [spec for index, raw in enumerate(workloads)
              if (spec := _parse_workload(raw, index, stack, account_ids, seen, found)) is not None]
-    parties = _relying_parties(specs, workloads, stack, found)
+    found_parties = _relying_parties(specs, workloads, stack, found)
     raise_for("stack config", found)
-    return StackSpec(account=account_args, workloads=specs, relying_parties=parties, accounts=named_accounts)
+    return StackSpec(account=account_args, workloads=specs, relying_parties=found_parties, accounts=named_accounts)
 
 
 def _relying_parties(workloads: list[WorkloadSpec], raw: list[Any], stack: str,
                      found: list[Violation]) -> list[RelyingPartySpec]:
     """Merge the sections that name the same relying party, then check each one as a whole."""
-    parties: dict[tuple, RelyingPartySpec] = {}
+    found_parties: dict[tuple, RelyingPartySpec] = {}
     accounts_of: dict[tuple, set] = {}  # (kind, shared identity) -> the accounts whose workloads name it
     index_of = {w.get("name"): i for i, w in enumerate(raw) if isinstance(w, Mapping)}
     for workload in workloads:
@@ -329,28 +329,27 @@ def _relying_parties(workloads: list[WorkloadSpec], raw: list[Any], stack: str,
                         "issuer here; give each account its own (another display name, identity or pool)",
                         code="config.relying-party.across-accounts",
                     ))
-            if group in parties:
-                if parties[group].settings != settings:
+            if group in found_parties:
+                if found_parties[group].settings != settings:
                     found.append(Violation(
                         path, f"{shared[-1]}",
-                        f"names the same relying party as {parties[group].path} with different settings: "
+                        f"names the same relying party as {found_parties[group].path} with different settings: "
                         "give every workload that shares it the same settings",
                         code="config.relying-party.conflicting-settings",
                     ))
-                parties[group].workloads.append(workload.name)
+                found_parties[group].workloads.append(workload.name)
             else:
-                parties[group] = RelyingPartySpec(kind=key, settings=dict(settings), workloads=[workload.name],
+                found_parties[group] = RelyingPartySpec(kind=key, settings=dict(settings), workloads=[workload.name],
                                                   account=workload.account, path=path)
     checked_parties = []
-    for party in parties.values():
-        kind = party.kind_spec
-        settings = {**party.settings, **(kind.defaults(stack, tuple(party.workloads), party.settings)
-                                         if kind.defaults else {})}
-        subjects = {credential_name(stack, w): DEFERRED for w in party.workloads}
+    for relying_party in found_parties.values():
+        kind = relying_party.kind_spec
+        defaults = kind.defaults(stack, tuple(relying_party.workloads), relying_party.settings) if kind.defaults else {}
+        settings = {**relying_party.settings, **defaults}
+        subjects = {credential_name(stack, w): DEFERRED for w in relying_party.workloads}
         checked = {**settings, "issuer": DEFERRED, "subjects": subjects, "aws_account_id": DEFERRED}
-        found += kind.check(checked, f"{party.path}.", snake_to_camel)
-        checked_parties.append(RelyingPartySpec(kind=party.kind, settings=settings, workloads=party.workloads,
-                                                account=party.account, path=party.path))
+        found += kind.check(checked, f"{relying_party.path}.", snake_to_camel)
+        checked_parties.append(replace(relying_party, settings=settings))
     return checked_parties
 
 

@@ -99,12 +99,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--loud", action="store_true")
 
 
-def exchange(target: Mapping[str, Any], workload: str, options: argparse.Namespace, *, supplier_for: Any,
+def exchange(exported: Mapping[str, Any], workload: str, options: argparse.Namespace, *, supplier_for: Any,
              progress: Any = None) -> Any:
     from fedctl.exchange import ExchangeResult
 
-    supplier = supplier_for(target["audience"], "RS256")
-    EXCHANGED.append((target["audience"], supplier))
+    supplier = supplier_for(exported["audience"], "RS256")
+    EXCHANGED.append((exported["audience"], supplier))
     return ExchangeResult("echo", workload, "the echo listener", None, 1)
 
 
@@ -193,7 +193,7 @@ def test_the_plan_shows_its_lines(run, echo):
 def test_the_graph_draws_its_node_with_the_audience_on_the_edge(run, echo):
     graph = build_trust_graph(run)
     assert graph.nodes["echo:dev-listener-echo-dev-listener"].kind == "service"
-    assert [e.label for e in graph.edges if e.target == "echo:dev-listener-echo-dev-listener"] == ["echo:hi"]
+    assert [e.label for e in graph.edges if e.exported == "echo:dev-listener-echo-dev-listener"] == ["echo:hi"]
 
 
 def test_the_rehearsal_judges_it_with_its_own_judge(run, echo):

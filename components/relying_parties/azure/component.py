@@ -77,23 +77,23 @@ AzureRoleAssignmentArgs = AzureRoleAssignment
 class _Credentials:
     """The validated issuer, audience and subjects every FIC of one trust is built from."""
 
-    def __init__(self, args: Mapping[str, Any], subject: str, resource: pulumi.Resource):
+    def __init__(self, args: Mapping[str, Any], label: str, resource: pulumi.Resource):
         self.subjects: dict[str, Any] = dict(args["subjects"])
-        self.issuer = checked(args["issuer"], azure_rules.check_fic_issuer, "issuer", subject, resource)
+        self.issuer = checked(args["issuer"], azure_rules.check_fic_issuer, "issuer", label, resource)
         algorithms = args.get("signing_algorithms")
         if algorithms is not None and not is_plain(algorithms):
             # Nothing else consumes the algorithms, so the credentials wait for their check.
-            allowed = checked(algorithms, azure_rules.check_rs256_allowed, "signing_algorithms", subject, resource)
+            allowed = checked(algorithms, azure_rules.check_rs256_allowed, "signing_algorithms", label, resource)
             self.issuer = pulumi.Output.all(self.issuer, allowed).apply(lambda values: values[0])
         audience = args.get("audience", azure_rules.DEFAULT_AUDIENCE)
         if is_plain(audience):
             self.audience = azure_rules.fic_audience(args)
         else:
-            self.audience = checked(audience, azure_rules.check_fic_audience, "audience", subject, resource) \
+            self.audience = checked(audience, azure_rules.check_fic_audience, "audience", label, resource) \
                 .apply(lambda value: azure_rules.fic_audience({"audience": value}))
-        self.subject_inputs = {key: self._subject(key, subject, resource) for key in self.subjects}
+        self.subject_inputs = {key: self._subject(key, label, resource) for key in self.subjects}
 
-    def _subject(self, key: str, subject: str, resource: pulumi.Resource) -> Any:
+    def _subject(self, key: str, label: str, resource: pulumi.Resource) -> Any:
         value = self.subjects[key]
         if is_plain(value):
             return value  # checked, with the other plain subjects, before registration
@@ -114,7 +114,7 @@ class _Credentials:
                         "trusted once per app or identity", code="azure.fic.duplicate-pair",
                     ))
                     break
-            check_resolved(subject, found, resource)
+            check_resolved(label, found, resource)
             return resolved[index]
 
         return pulumi.Output.all(*[self.subjects[k] for k in keys]).apply(validated)
@@ -135,7 +135,7 @@ def _assignment_name(component: str, scope: str, role: str) -> str:
     return str(uuid.uuid5(ROLE_ASSIGNMENT_NAMESPACE, key))
 
 
-def _assign_roles(component: pulumi.ComponentResource, name: str, subject: str,
+def _assign_roles(component: pulumi.ComponentResource, name: str, label: str,
                   assignments: Sequence[Mapping[str, Any]], principal_id: pulumi.Input[str]) -> list[str]:
     """One RoleAssignment per {scope, role}; returns their logical names."""
     created = []
@@ -152,7 +152,7 @@ def _assign_roles(component: pulumi.ComponentResource, name: str, subject: str,
 
             def valid_assignment(values: list[str], field: str = field) -> list[str]:
                 scope_value, role_value = values
-                check_resolved(subject, azure_rules.check_role_assignment(
+                check_resolved(label, azure_rules.check_role_assignment(
                     {"scope": scope_value, "role": role_value}, field), component)
                 return values
 
@@ -242,19 +242,18 @@ class AzureAppTrust(ValidatedComponent):
     def __init__(self, name: str, args: AzureAppTrustArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args = dict(args or {})
         super().__init__(name, args, azure_rules.check_azure_app_trust_args, opts)
-        subject_name = self.label
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
 
         client = azuread.get_client_config_output(opts=invoke)
-        credentials = _Credentials(args, subject_name, self)
+        credentials = _Credentials(args, self.label, self)
         description = args.get("description")
 
         existing = args.get("existing_application_object_id")
         if existing:
             object_id = pulumi.Output.from_input(checked(
                 existing, lambda v, f: azure_rules.check_guid(v, f, "the existing application's object ID"),
-                "existing_application_object_id", subject_name, self))
+                "existing_application_object_id", self.label, self))
             # The lookup also proves the app exists (and can be read) at preview.
             found = azuread.get_application_output(object_id=object_id, opts=invoke)
             self.client_id = found.client_id
@@ -263,7 +262,7 @@ class AzureAppTrust(ValidatedComponent):
             principal = args.get("existing_service_principal_object_id")
             self.service_principal_object_id = pulumi.Output.from_input(principal and checked(
                 principal, lambda v, f: azure_rules.check_guid(v, f, "the existing service principal's object ID"),
-                "existing_service_principal_object_id", subject_name, self))
+                "existing_service_principal_object_id", self.label, self))
         else:
             # The deployer owns what it creates, so it can keep managing the credentials even with
             # only Application.ReadWrite.OwnedBy.
@@ -294,7 +293,7 @@ class AzureAppTrust(ValidatedComponent):
             )
 
         if args.get("role_assignments"):
-            _assign_roles(self, name, subject_name, args["role_assignments"], self.service_principal_object_id)
+            _assign_roles(self, name, self.label, args["role_assignments"], self.service_principal_object_id)
 
         self.tenant_id = client.tenant_id
         self.credential_names = pulumi.Output.from_input(list(credentials.subjects))
@@ -380,20 +379,19 @@ class AzureManagedIdentityTrust(ValidatedComponent):
                  opts: Optional[pulumi.ResourceOptions] = None):
         args = dict(args or {})
         super().__init__(name, args, azure_rules.check_managed_identity_trust_args, opts)
-        subject_name = self.label
 
-        credentials = _Credentials(args, subject_name, self)
+        credentials = _Credentials(args, self.label, self)
         group = checked(args["resource_group_name"], azure_rules.check_resource_group_name,
-                         "resource_group_name", subject_name, self)
+                         "resource_group_name", self.label, self)
 
         existing = args.get("existing_identity_name")
         if existing:
             existing = checked(existing, azure_rules.check_identity_name, "existing_identity_name",
-                                subject_name, self)
+                                self.label, self)
 
             def usable(found: Any) -> Any:
                 # An identity in Malaysia South cannot hold FICs; only Azure knows where it lives.
-                check_resolved(subject_name, azure_rules.check_managed_identity_location(
+                check_resolved(self.label, azure_rules.check_managed_identity_location(
                     found.location, "existing_identity_name (location)"), self)
                 return found
 
@@ -411,10 +409,10 @@ class AzureManagedIdentityTrust(ValidatedComponent):
             identity = managedidentity.UserAssignedIdentity(
                 f"{name}-identity",
                 resource_name_=checked(args["identity_name"], azure_rules.check_identity_name,
-                                        "identity_name", subject_name, self),
+                                        "identity_name", self.label, self),
                 resource_group_name=group,
                 location=checked(args["location"], azure_rules.check_managed_identity_location,
-                                  "location", subject_name, self),
+                                  "location", self.label, self),
                 tags=args.get("tags"),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -439,7 +437,7 @@ class AzureManagedIdentityTrust(ValidatedComponent):
             )
 
         if args.get("role_assignments"):
-            _assign_roles(self, name, subject_name, args["role_assignments"], self.principal_id)
+            _assign_roles(self, name, self.label, args["role_assignments"], self.principal_id)
 
         self.credential_names = pulumi.Output.from_input(list(credentials.subjects))
         self.audience = pulumi.Output.from_input(credentials.audience)

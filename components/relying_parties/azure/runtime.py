@@ -61,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def exchange(
-    target: Mapping[str, Any],
+    exported: Mapping[str, Any],
     workload: str,
     options: argparse.Namespace,
     *,
@@ -71,7 +71,7 @@ def exchange(
 ) -> Any:
     """Sign in to Entra as the workload's app or managed identity, retrying while Azure propagates.
 
-    ``target`` is the workload's ``azureApp`` or ``azureManagedIdentity`` outputs: the client and
+    ``exported`` is what the stack exports for the workload:'s ``azureApp`` or ``azureManagedIdentity`` outputs: the client and
     tenant to sign in to, and the ``audience`` the credential trusts (older stacks without it: the
     default). ``supplier_for(audience, algorithm)`` mints the AWS token.
     """
@@ -82,13 +82,13 @@ def exchange(
     except ImportError as error:
         raise missing_dependency(error, "runtime") from error
     extra = {"authority": options.authority, "disable_instance_discovery": True} if getattr(options, "authority", None) else {}
-    supplier = supplier_for(fic_audience({"audience": target.get("audience")} if target.get("audience") else {}), "RS256")
+    supplier = supplier_for(fic_audience({"audience": exported.get("audience")} if exported.get("audience") else {}), "RS256")
     wait = getattr(options, "wait", 300)
     deadline, delay, attempt = time.monotonic() + wait, 5.0, 0
     while True:
         attempt += 1
         # A fresh credential each time: azure-identity remembers a failure's absence, not its cause.
-        credential = azure_credential(target["tenantId"], target["clientId"], supplier, **extra)
+        credential = azure_credential(exported["tenantId"], exported["clientId"], supplier, **extra)
         try:
             token = credential.get_token(getattr(options, "scope", DEFAULT_SCOPE))
         except ClientAuthenticationError as error:
@@ -96,7 +96,7 @@ def exchange(
             code = next((c for c in NOT_YET_PROPAGATED if c in text), None)
             if code is None or time.monotonic() + delay > deadline:
                 hint = " New federated credentials take minutes to propagate; try a longer --wait." if code else ""
-                raise ExchangeError(f"Entra refused the AWS token for client {target['clientId']}: "
+                raise ExchangeError(f"Entra refused the AWS token for client {exported['clientId']}: "
                                     f"{text.splitlines()[0]}.{hint}", code=code or "entra-refused") from None
             progress(f"Azure does not accept the credential yet ({code}); new federated credentials take "
                      f"minutes to propagate. Retrying in {delay:.0f} s")
@@ -104,4 +104,4 @@ def exchange(
             delay = min(delay * 2, 60.0)
             continue
         expires = dt.datetime.fromtimestamp(token.expires_on, dt.timezone.utc)
-        return ExchangeResult("azure", workload, f"client {target['clientId']}", expires, attempt)
+        return ExchangeResult("azure", workload, f"client {exported['clientId']}", expires, attempt)

@@ -99,7 +99,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def exchange(
-    target: Mapping[str, Any],
+    exported: Mapping[str, Any],
     workload: str,
     options: argparse.Namespace,
     *,
@@ -108,7 +108,7 @@ def exchange(
 ) -> Any:
     """Exchange the workload's AWS token at Google STS (and impersonate its service account).
 
-    ``target`` is the workload's ``gcp`` outputs: the ``audience`` its role requests and the
+    ``exported`` is what the stack exports for the workload:'s ``gcp`` outputs: the ``audience`` its role requests and the
     credential configuration naming the provider.
     """
     from fedctl.exchange import ExchangeResult
@@ -118,11 +118,11 @@ def exchange(
         import google.auth.transport.requests
     except ImportError as error:
         raise missing_dependency(error, "runtime") from error
-    configuration = target.get("credentialConfiguration")
+    configuration = exported.get("credentialConfiguration")
     if isinstance(configuration, str):
         configuration = json.loads(configuration)
-    supplier = supplier_for(target["audience"], "RS256")
-    email = target.get("serviceAccountEmail")
+    supplier = supplier_for(exported["audience"], "RS256")
+    email = exported.get("serviceAccountEmail")
     impersonation = getattr(options, "impersonation_url", None)
     credentials = gcp_credentials(
         configuration["audience"], supplier, service_account_email=email,
