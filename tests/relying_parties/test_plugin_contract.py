@@ -193,7 +193,7 @@ def test_the_plan_shows_its_lines(run, echo):
 def test_the_graph_draws_its_node_with_the_audience_on_the_edge(run, echo):
     graph = build_trust_graph(run)
     assert graph.nodes["echo:dev-listener-echo-dev-listener"].kind == "service"
-    assert [e.label for e in graph.edges if e.exported == "echo:dev-listener-echo-dev-listener"] == ["echo:hi"]
+    assert [e.label for e in graph.edges if e.target == "echo:dev-listener-echo-dev-listener"] == ["echo:hi"]
 
 
 def test_the_rehearsal_judges_it_with_its_own_judge(run, echo):
