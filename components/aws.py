@@ -36,12 +36,6 @@ class SigningAlgorithm(str, Enum):
     """ECDSA P-384 with SHA-384. Smaller tokens; fine for GCP and most SaaS relying parties."""
 
 
-
-
-
-
-
-
 # ---------------------------------------------------------------------------------------------
 # AccountFederation
 # ---------------------------------------------------------------------------------------------

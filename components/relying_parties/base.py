@@ -227,10 +227,5 @@ class RelyingPartyKind:
     """Module of its runtime exchange: ``COMMAND``, ``add_arguments(parser)`` and
     ``exchange(workload_outputs, workload, options) -> ExchangeResult`` (``fedctl exchange <COMMAND>``)."""
 
-    @property
-    def component_name_suffix(self) -> str:
-        """The last part of the component name the stack gives it (``azureapp``): part of URNs."""
-        return self.key.lower()
-
     def load(self, reference: str) -> Any:
         return load(reference, self.extra or "provision")

@@ -39,6 +39,7 @@ from pulumi_azure_native import authorization, managedidentity
 
 from ...checks import ValidatedComponent, check_resolved, checked
 from ...rules import ValidationError, Violation, is_plain
+from . import facts
 from . import rules as azure_rules
 
 
@@ -85,7 +86,7 @@ class _Credentials:
             # Nothing else consumes the algorithms, so the credentials wait for their check.
             allowed = checked(algorithms, azure_rules.check_rs256_allowed, "signing_algorithms", label, resource)
             self.issuer = pulumi.Output.all(self.issuer, allowed).apply(lambda values: values[0])
-        audience = args.get("audience", azure_rules.DEFAULT_AUDIENCE)
+        audience = args.get("audience", facts.DEFAULT_AUDIENCE)
         if is_plain(audience):
             self.audience = azure_rules.fic_audience(args)
         else:
@@ -124,7 +125,7 @@ def _role_label(role: str) -> str:
     """A readable piece of a logical name, the same however the role was spelt: the built-in name
     (reader, storage-blob-data-reader) or the GUID's first block."""
     guid = azure_rules.role_guid(role).lower()
-    name = next((n for n, g in azure_rules.BUILT_IN_ROLES.items() if g == guid), None)
+    name = next((n for n, g in facts.BUILT_IN_ROLES.items() if g == guid), None)
     return _slug(name) if name else guid.split("-")[0]
 
 

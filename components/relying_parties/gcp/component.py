@@ -33,6 +33,7 @@ import pulumi_gcp as gcp
 from ...checks import ValidatedComponent, check_resolved, checked
 from ...rules import ValidationError, is_plain, raise_for
 from ...rules import aws as aws_rules
+from . import facts
 from . import rules as gcp_rules
 
 
@@ -185,9 +186,9 @@ class GcpWorkloadIdentityTrust(ValidatedComponent):
             f"{name}-pool",
             project=project,
             workload_identity_pool_id=pool_id,
-            display_name=name[: gcp_rules.MAX_DISPLAY_NAME_LENGTH],
+            display_name=name[: facts.MAX_DISPLAY_NAME_LENGTH],
             description=f"AWS roles trusted through outbound identity federation ({name})"[
-                : gcp_rules.MAX_DESCRIPTION_LENGTH],
+                : facts.MAX_DESCRIPTION_LENGTH],
             opts=child,
         )
         provider = gcp.iam.WorkloadIdentityPoolProvider(
@@ -195,8 +196,8 @@ class GcpWorkloadIdentityTrust(ValidatedComponent):
             project=project,
             workload_identity_pool_id=pool.workload_identity_pool_id,
             workload_identity_pool_provider_id=provider_id,
-            display_name=f"AWS {name}"[: gcp_rules.MAX_DISPLAY_NAME_LENGTH],
-            description=f"The AWS account issuer, for the roles of {name}"[: gcp_rules.MAX_DESCRIPTION_LENGTH],
+            display_name=f"AWS {name}"[: facts.MAX_DISPLAY_NAME_LENGTH],
+            description=f"The AWS account issuer, for the roles of {name}"[: facts.MAX_DESCRIPTION_LENGTH],
             # The issuer is compared exactly with the token's iss: copied, never normalised.
             oidc=gcp.iam.WorkloadIdentityPoolProviderOidcArgs(
                 issuer_uri=checked(issuer, aws_rules.check_issuer, "issuer", self.label, self),
@@ -238,7 +239,7 @@ class GcpWorkloadIdentityTrust(ValidatedComponent):
             gcp.serviceaccount.IAMMember(
                 f"{self._name}-binding-{label}",
                 service_account_id=service_account_id,
-                role=gcp_rules.WORKLOAD_IDENTITY_USER,
+                role=facts.WORKLOAD_IDENTITY_USER,
                 member=member,
                 # After the provider, so a binding never names a subject no provider can produce.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[provider]),

@@ -30,7 +30,6 @@ import re
 from typing import Any, Mapping, Sequence
 
 from ...rules import (
-    WARNING,
     Violation,
     check_booleans,
     check_count,
@@ -56,15 +55,12 @@ from .facts import (
     MAX_ATTRIBUTE_KEY_LENGTH,
     MAX_CONDITION_LENGTH,
     MAX_CUSTOM_ATTRIBUTES,
-    MAX_DESCRIPTION_LENGTH,
-    MAX_DISPLAY_NAME_LENGTH,
     MAX_GOOGLE_SUBJECT_BYTES,
     MAX_ID_LENGTH,
     MAX_MAPPED_SUBJECT_BYTES,
     MAX_MAPPING_EXPRESSION_LENGTH,
     MAX_SERVICE_ACCOUNT_ID_LENGTH,
     MIN_ID_LENGTH,
-    MIN_SERVICE_ACCOUNT_ID_LENGTH,
     PROJECT_ID_PATTERN,
     RESERVED_ID_PREFIX,
     SERVICE_ACCOUNT_EMAIL_PATTERN,
