@@ -39,8 +39,8 @@ def test_a_lookup_on_an_account_without_federation_says_how_to_enable_it(cloud):
     cloud.mocks.federation_enabled = False
     with pytest.raises(FederationDisabledError) as caught:
         deploy(lambda: AccountFederation("acct", {}).issuer)
-    assert "not enabled on this AWS account" in str(caught.value)
-    assert "manage: true" in str(caught.value)
+    assert caught.value.code == "federation-disabled"
+    assert "manage: true" in str(caught.value) and "iam:GetOutboundWebIdentityFederationInfo" not in str(caught.value)
 
 
 def test_a_managed_enablement_is_protected_and_retained_on_delete(cloud):
@@ -51,6 +51,39 @@ def test_a_managed_enablement_is_protected_and_retained_on_delete(cloud):
     assert enablement.protect and enablement.retain_on_delete
 
 
+def test_an_account_with_federation_already_on_is_adopted_by_import_not_enabled_again(cloud):
+    deploy(lambda: AccountFederation("acct", {"manage": True}).issuer)
+    assert cloud.named("acct-enablement").import_id == "123456789012"
+
+
+def test_an_account_with_federation_off_gets_it_enabled(cloud):
+    cloud.mocks.federation_enabled = False
+    deploy(lambda: AccountFederation("acct", {"manage": True}).account_id)
+    enablement = cloud.named("acct-enablement")
+    assert enablement.import_id == "" and enablement.protect and enablement.retain_on_delete
+
+
+def test_an_adopted_enablement_is_protected_and_retained_too(cloud):
+    deploy(lambda: AccountFederation("acct", {"manage": True}).issuer)
+    enablement = cloud.named("acct-enablement")
+    assert enablement.import_id and enablement.protect and enablement.retain_on_delete
+
+
+def test_a_lookup_the_deployer_may_not_make_is_not_mistaken_for_federation_off(cloud):
+    from fedctl.testing.mocks import ProviderError
+
+    def denied(args, account):
+        raise ProviderError("reading IAM Outbound Web Identity Federation: operation error IAM: "
+                            "GetOutboundWebIdentityFederationInfo, https response error StatusCode: 403, AccessDenied")
+    cloud.mocks._invokes["aws:iam/getOutboundWebIdentityFederation:getOutboundWebIdentityFederation"] = denied
+    with pytest.raises(FederationDisabledError) as caught:
+        deploy(lambda: AccountFederation("acct", {"manage": True}).issuer)
+    assert "iam:GetOutboundWebIdentityFederationInfo" in str(caught.value)
+    assert "not enabled on this AWS account" not in str(caught.value)
+    assert cloud.registrations.keys() == {r.urn for r in cloud.registrations.values()
+                                          if r.type == "outbound-federation:index:AccountFederation"}
+
+
 def test_disable_on_destroy_lets_the_enablement_go_with_the_stack(cloud):
     deploy(lambda: AccountFederation("acct", {"manage": True, "disable_on_destroy": True}).issuer)
     enablement = cloud.named("acct-enablement")
@@ -58,8 +91,9 @@ def test_disable_on_destroy_lets_the_enablement_go_with_the_stack(cloud):
 
 
 def test_disable_on_destroy_without_manage_is_refused_before_anything_is_registered(cloud):
-    with pytest.raises(ValidationError, match="disable_on_destroy: True only applies with manage: true"):
+    with pytest.raises(ValidationError) as refused:
         deploy(lambda: AccountFederation("acct", {"disable_on_destroy": True}))
+    assert refused.value.codes == ["aws.account.disable-without-manage"]
     assert cloud.registrations == {}
 
 

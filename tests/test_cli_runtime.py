@@ -127,6 +127,19 @@ def test_exchange_azure_signs_in_with_the_workloads_identity(capsys, sts, issuer
     assert entra.access_tokens[-1] not in out
 
 
+def test_exchange_azure_asks_sts_for_the_audience_the_trust_exports(capsys, sts, issuer, tmp_path, monkeypatch):
+    entra = EntraStandin({CLIENT: [(issuer.issuer, ROLE_ARN, "api://custom-exchange")]})
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"workloads": {"reports": {"azureApp": {
+        "clientId": CLIENT, "tenantId": TENANT, "audience": "api://custom-exchange"}}}}))
+    with entra.serve():
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", entra.ca_bundle)
+        code, out, _ = run(capsys, "exchange", "azure", "--workload", "reports", "--outputs", str(outputs),
+                           "--authority", entra.authority, *sts_args(sts))
+    assert code == 0, out
+    assert sts.requests[-1]["Audience"] == ["api://custom-exchange"]
+
+
 def test_exchange_azure_reports_a_credential_that_does_not_match(capsys, sts, issuer, tmp_path, monkeypatch):
     entra = EntraStandin({CLIENT: [(issuer.issuer, "arn:aws:iam::123456789012:role/someone-else",
                                     "api://AzureADTokenExchange")]})

@@ -109,3 +109,24 @@ def test_the_rehearsal_shows_in_every_output_format(capsys):
 def test_the_rehearsal_can_be_skipped(capsys):
     main(["preview", "--cwd", str(ROOT), "--quiet", "--json", "--no-rehearsal"])
     assert json.loads(capsys.readouterr().out)["rehearsal"] is None
+
+
+def test_a_role_whose_policy_refuses_the_relying_partys_audience_fails_the_intended_cell():
+    result = rehearse(run_program(load_project(FIXTURES / "audience-mismatch", "dev")))
+    [wrong] = result.wrong_cells
+    assert (wrong.scenario, wrong.expected, wrong.outcome) == (INTENDED, ACCEPT, REJECT)
+    assert wrong.reason.startswith("STS would refuse the token")
+    assert "ForAllValues:StringEquals" in wrong.reason and "api://AzureADTokenExchange" in wrong.reason
+
+
+def test_the_preview_of_that_program_fails_although_every_policy_passes(capsys):
+    code = main(["preview", "--cwd", str(FIXTURES / "audience-mismatch"), "--json", "--quiet"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["violations"] == [] and report["rehearsal"]["wrongCells"] == 1
+
+
+def test_the_stack_exports_each_workloads_token_policy_to_paste_where_it_cannot_attach_it():
+    run = run_program(load_project(ROOT, "dev"))
+    policy = json.loads(run.outputs["workloads"]["sso-readonly"]["tokenPolicy"])
+    pinned = policy["Statement"][0]["Condition"]["ForAllValues:StringEquals"]["sts:IdentityTokenAudience"]
+    assert pinned == ["api://AzureADTokenExchange"]

@@ -1,0 +1,172 @@
+"""Every config key the README documents works through the stack, not only through its component.
+
+For each key there is a workload that uses it; the whole program runs on the mock runtime with
+that config and the value must reach the resource it is for. A key with no example here fails the
+last test, so a new setting cannot ship untried through the stack.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any, Callable
+
+import pytest
+from conftest import ROOT
+
+from components.relying_parties import KINDS
+from components.stack.config import ACCOUNT_KEYS, ROLE_KEYS
+from fedctl.preview.engine import run_program
+from fedctl.preview.project import load_project
+
+SUB = "00000000-1111-2222-3333-444444444444"
+SCOPE = f"/subscriptions/{SUB}/resourceGroups/reports"
+SSO = ("arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
+       "AWSReservedSSO_ReadOnly_0123456789abcdef")
+LAMBDA = {"name": "exporter", "trustedServices": ["lambda.amazonaws.com"]}
+APP = {"displayName": "aws-exporter"}
+IDENTITY = {"identityName": "aws-exporter", "resourceGroupName": "reports", "location": "westeurope"}
+POOL = {"project": "usage-analytics-dev", "createServiceAccount": True}
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+
+def one(run, type_token):
+    [found] = run.monitor.of_type(type_token)
+    return found
+
+
+ROLE = "aws:iam/role:Role"
+POLICY = "aws:iam/rolePolicy:RolePolicy"
+APPLICATION = "azuread:index/application:Application"
+APP_FIC = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
+UAMI = "azure-native:managedidentity:UserAssignedIdentity"
+UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
+ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"
+MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
+
+
+def policy_condition(run) -> dict:
+    return json.loads(one(run, POLICY).inputs["policy"])["Statement"][0]["Condition"]
+
+
+# key -> (account section, workloads, what must hold of the run)
+EXAMPLES: dict[str, tuple[dict, list[dict], Callable[[Any], Any]]] = {
+    "account.manage": ({"manage": True}, [{**LAMBDA, "audiences": ["a"]}],
+                       lambda r: one(r, "aws:iam/outboundWebIdentityFederation:OutboundWebIdentityFederation").protect),
+    "account.disableOnDestroy": ({"manage": True, "disableOnDestroy": True}, [{**LAMBDA, "audiences": ["a"]}],
+                                 lambda r: not one(r, "aws:iam/outboundWebIdentityFederation:"
+                                                      "OutboundWebIdentityFederation").protect),
+    "audiences": ({}, [{**LAMBDA, "audiences": ["https://api.example.com"]}],
+                  lambda r: policy_condition(r)["ForAllValues:StringEquals"]["sts:IdentityTokenAudience"]
+                  == ["https://api.example.com"]),
+    "maxDurationSeconds": ({}, [{**LAMBDA, "audiences": ["a"], "maxDurationSeconds": 600}],
+                           lambda r: policy_condition(r)["NumericLessThanEquals"]["sts:DurationSeconds"] == 600),
+    "signingAlgorithms": ({}, [{**LAMBDA, "audiences": ["a"], "signingAlgorithms": ["ES384"]}],
+                          lambda r: policy_condition(r)["StringEquals"]["sts:SigningAlgorithm"] == ["ES384"]),
+    "allowedTagKeys": ({}, [{**LAMBDA, "audiences": ["a"], "allowedTagKeys": ["team"]}],
+                       lambda r: "TagOutboundWebIdentityTokens" in one(r, POLICY).inputs["policy"]),
+    "trustedServices": ({}, [{**LAMBDA, "audiences": ["a"]}],
+                        lambda r: "lambda.amazonaws.com" in one(r, ROLE).inputs["assumeRolePolicy"]),
+    "assumeRolePolicy": ({}, [{"name": "exporter", "assumeRolePolicy": TRUST, "audiences": ["a"]}],
+                         lambda r: one(r, ROLE).inputs["assumeRolePolicy"] == TRUST),
+    "roleName": ({}, [{**LAMBDA, "audiences": ["a"], "roleName": "exporter-role"}],
+                 lambda r: one(r, ROLE).outputs["name"] == "exporter-role"),
+    "path": ({}, [{**LAMBDA, "audiences": ["a"], "path": "/teams/x/"}],
+             lambda r: ":role/teams/x/" in one(r, ROLE).outputs["arn"]),
+    "permissionsBoundary": ({}, [{**LAMBDA, "audiences": ["a"],
+                                  "permissionsBoundary": "arn:aws:iam::123456789012:policy/boundary"}],
+                            lambda r: one(r, ROLE).inputs["permissionsBoundary"].endswith(":policy/boundary")),
+    "tags": ({}, [{**LAMBDA, "audiences": ["a"], "tags": {"team": "reporting"}}],
+             lambda r: one(r, ROLE).inputs["tags"]["team"] == "reporting"),
+    "createInstanceProfile": ({}, [{**LAMBDA, "audiences": ["a"], "createInstanceProfile": True}],
+                              lambda r: one(r, "aws:iam/instanceProfile:InstanceProfile")),
+    "existingRoleArn": ({}, [{"name": "sso", "existingRoleArn": SSO, "audiences": ["a"]}],
+                        lambda r: r.outputs["workloads"]["sso"]["roleArn"] == SSO),
+    "attachTokenPolicy": ({}, [{"name": "legacy", "existingRoleArn": "arn:aws:iam::123456789012:role/x", "audiences": ["a"],
+                                "attachTokenPolicy": True}],
+                          lambda r: one(r, POLICY).inputs["role"] == "x"),
+    "account": ({}, [{**LAMBDA, "audiences": ["a"], "account": "payments"}],
+                lambda r: one(r, ROLE).outputs["arn"].startswith("arn:aws:iam::111111111111:")),
+    "azureApp.displayName": ({}, [{**LAMBDA, "azureApp": APP}],
+                             lambda r: one(r, APPLICATION).inputs["displayName"] == "aws-exporter"),
+    "azureApp.description": ({}, [{**LAMBDA, "azureApp": {**APP, "description": "why"}}],
+                             lambda r: one(r, APP_FIC).inputs["description"] == "why"),
+    "azureApp.audience": ({}, [{**LAMBDA, "azureApp": {**APP, "audience": "api://custom"}}],
+                          lambda r: one(r, APP_FIC).inputs["audiences"] == ["api://custom"]
+                          and r.outputs["workloads"]["exporter"]["azureApp"]["audience"] == "api://custom"),
+    "azureApp.owners": ({}, [{**LAMBDA, "azureApp": {**APP, "owners": ["aaaaaaaa-0000-4000-8000-000000000001"]}}],
+                        lambda r: one(r, APPLICATION).inputs["owners"] == ["aaaaaaaa-0000-4000-8000-000000000001"]),
+    "azureApp.roleAssignments": ({}, [{**LAMBDA, "azureApp": {**APP, "roleAssignments": [
+        {"scope": SCOPE, "role": "Reader"}]}}], lambda r: one(r, ASSIGNMENT).inputs["scope"] == SCOPE),
+    "azureApp.existingApplicationObjectId": (
+        {}, [{**LAMBDA, "azureApp": {"existingApplicationObjectId": "aaaaaaaa-0000-4000-8000-000000000002"}}],
+        lambda r: one(r, APP_FIC).inputs["applicationId"] == "/applications/aaaaaaaa-0000-4000-8000-000000000002"),
+    "azureApp.existingServicePrincipalObjectId": (
+        {}, [{**LAMBDA, "azureApp": {"existingApplicationObjectId": "aaaaaaaa-0000-4000-8000-000000000002",
+                                     "existingServicePrincipalObjectId": "aaaaaaaa-0000-4000-8000-000000000003",
+                                     "roleAssignments": [{"scope": SCOPE, "role": "Reader"}]}}],
+        lambda r: one(r, ASSIGNMENT).inputs["principalId"] == "aaaaaaaa-0000-4000-8000-000000000003"),
+    "azureApp.existingCredentialCount": (
+        {}, [{**LAMBDA, "azureApp": {"existingApplicationObjectId": "aaaaaaaa-0000-4000-8000-000000000002",
+                                     "existingCredentialCount": 19}}],
+        lambda r: one(r, APP_FIC)),
+    "azureManagedIdentity.identityName": ({}, [{**LAMBDA, "azureManagedIdentity": IDENTITY}],
+                                          lambda r: one(r, UAMI).inputs["resourceName"] == "aws-exporter"),
+    "azureManagedIdentity.resourceGroupName": ({}, [{**LAMBDA, "azureManagedIdentity": IDENTITY}],
+                                               lambda r: one(r, UAMI_FIC).inputs["resourceGroupName"] == "reports"),
+    "azureManagedIdentity.location": ({}, [{**LAMBDA, "azureManagedIdentity": IDENTITY}],
+                                      lambda r: one(r, UAMI).inputs["location"] == "westeurope"),
+    "azureManagedIdentity.tags": ({}, [{**LAMBDA, "azureManagedIdentity": {**IDENTITY, "tags": {"team": "x"}}}],
+                                  lambda r: one(r, UAMI).inputs["tags"] == {"team": "x"}),
+    "azureManagedIdentity.existingIdentityName": (
+        {}, [{**LAMBDA, "azureManagedIdentity": {"existingIdentityName": "shared", "resourceGroupName": "reports"}}],
+        lambda r: one(r, UAMI_FIC).inputs["resourceName"] == "shared"),
+    "azureManagedIdentity.audience": ({}, [{**LAMBDA, "azureManagedIdentity": {**IDENTITY, "audience": "api://x"}}],
+                                      lambda r: one(r, UAMI_FIC).inputs["audiences"] == ["api://x"]),
+    "azureManagedIdentity.roleAssignments": ({}, [{**LAMBDA, "azureManagedIdentity": {**IDENTITY, "roleAssignments": [
+        {"scope": SCOPE, "role": "Reader"}]}}], lambda r: one(r, ASSIGNMENT)),
+    "azureManagedIdentity.existingCredentialCount": (
+        {}, [{**LAMBDA, "azureManagedIdentity": {"existingIdentityName": "shared", "resourceGroupName": "reports",
+                                                 "existingCredentialCount": 3}}],
+        lambda r: one(r, UAMI_FIC)),
+    "gcp.project": ({}, [{**LAMBDA, "gcp": POOL}], lambda r: one(r, PROVIDER).inputs["project"] == POOL["project"]),
+    "gcp.poolId": ({}, [{**LAMBDA, "gcp": {**POOL, "poolId": "aws-exporter", "providerId": "aws-oidc"}}],
+                   lambda r: one(r, PROVIDER).inputs["workloadIdentityPoolId"] == "aws-exporter"),
+    "gcp.providerId": ({}, [{**LAMBDA, "gcp": {**POOL, "poolId": "aws-exporter", "providerId": "aws-oidc"}}],
+                       lambda r: one(r, PROVIDER).inputs["workloadIdentityPoolProviderId"] == "aws-oidc"),
+    "gcp.idGeneration": ({}, [{**LAMBDA, "gcp": {**POOL, "idGeneration": 1}}],
+                         lambda r: one(r, PROVIDER).inputs["workloadIdentityPoolId"].startswith("dev-exporter-gcp-")),
+    "gcp.allowedAudiences": ({}, [{**LAMBDA, "gcp": {**POOL, "allowedAudiences": ["https://gcp.example.com"]}}],
+                             lambda r: policy_condition(r)["ForAllValues:StringEquals"]["sts:IdentityTokenAudience"]
+                             == ["https://gcp.example.com"]),
+    "gcp.serviceAccountEmail": ({}, [{**LAMBDA, "gcp": {"project": POOL["project"],
+                                                        "serviceAccountEmail": "x-sa@usage-analytics-dev.iam."
+                                                                               "gserviceaccount.com"}}],
+                                lambda r: "x-sa@" in one(r, MEMBER).inputs["serviceAccountId"]),
+    "gcp.createServiceAccount": ({}, [{**LAMBDA, "gcp": POOL}],
+                                 lambda r: one(r, "gcp:serviceaccount/account:Account")),
+}
+ACCOUNTS = [{"name": "payments", "accountId": "111111111111",
+             "assumeRoleArn": "arn:aws:iam::111111111111:role/deployer"}]
+
+
+def run_with(account: dict, workloads: list[dict]):
+    project = load_project(ROOT, "dev")
+    config = {**project.config, "outbound-federation:account": json.dumps(account),
+              "outbound-federation:workloads": json.dumps(workloads),
+              "outbound-federation:accounts": json.dumps(ACCOUNTS)}
+    return run_program(replace(project, config=config))
+
+
+@pytest.mark.parametrize("key", sorted(EXAMPLES))
+def test_a_documented_key_works_through_the_stack(key):
+    account, workloads, holds = EXAMPLES[key]
+    assert holds(run_with(account, workloads))
+
+
+def test_every_key_the_stack_accepts_has_an_example_here():
+    accepted = {f"account.{k}" for k in ACCOUNT_KEYS} | set(ROLE_KEYS) | {"account"}
+    accepted |= {f"{kind.key}.{setting}" for kind in KINDS for setting in kind.settings}
+    assert accepted - set(EXAMPLES) == set()
