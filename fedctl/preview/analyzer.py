@@ -190,6 +190,6 @@ class PolicyPackServer:
 
     def analyze_all(self, resources: Iterable[Registration]) -> list[Verdict]:
         """Every custom resource one by one, then the stack: what `pulumi preview --policy-pack` asks."""
-        resources = [r for r in resources if r.custom]
+        resources = sorted((r for r in resources if r.custom), key=lambda r: r.urn)
         verdicts = [v for r in resources for v in self.analyze(r)]
         return verdicts + self.analyze_stack(resources)

@@ -146,6 +146,8 @@ def describe(registration: Registration) -> list[str]:
 
 
 def build_plan(run: ProgramRun) -> Plan:
+    """The plan, in an order that does not depend on when the SDK's async work happened to register
+    each resource: components by name, their members and the loose resources by type and name."""
     registrations = run.monitor.registrations
     planned = {
         urn: PlannedResource(
@@ -171,5 +173,9 @@ def build_plan(run: ProgramRun) -> Plan:
             loose.append(resource)
         else:
             groups.setdefault(top, Group(planned[top], [])).members.append(resource)
-    return Plan(project=run.project.name, stack=run.project.stack, groups=list(groups.values()),
-                loose=loose, outputs=run.outputs, warnings=run.warnings)
+    by_type_and_name = lambda resource: (resource.type, resource.name, resource.urn)  # noqa: E731
+    ordered = sorted(groups.values(), key=lambda group: (group.component.name, group.component.urn))
+    for group in ordered:
+        group.members.sort(key=by_type_and_name)
+    return Plan(project=run.project.name, stack=run.project.stack, groups=ordered,
+                loose=sorted(loose, key=by_type_and_name), outputs=run.outputs, warnings=sorted(run.warnings))

@@ -35,7 +35,8 @@ class Review:
     """The registrations of one run, with the questions the graph and the rehearsal ask of them."""
 
     def __init__(self, registrations: Iterable[Any]):
-        self.registrations = list(registrations)
+        # By URN: the order the SDK's async work registered them in changes from run to run.
+        self.registrations = sorted(registrations, key=lambda r: r.urn)
         self._by_type: dict[str, list[Any]] = {}
         self._shared: dict[str, Any] = {}
         for registration in self.registrations:

@@ -89,6 +89,53 @@ def _is_plain_json(value: Any) -> bool:
     return False
 
 
+_SIG_KEY = pulumi.runtime.rpc._special_sig_key
+_RESOURCE_SIG = pulumi.runtime.rpc._special_resource_sig
+
+
+def downgrade_references(struct: struct_pb2.Struct) -> struct_pb2.Struct:
+    """The properties with every resource reference replaced by its ID (a custom resource) or URN.
+
+    That is what the engine hands a provider that does not take resource references (pulumi-aws
+    and the other bridged providers): ``role=role`` reaches the provider as the role's ID. It also
+    keeps references from being rehydrated on the monitor's executor thread, whose event loop is
+    not the program's: the SDK's own mock monitor does that, and a program passing a resource as
+    an input then fails now and then with "Future attached to a different loop".
+    """
+    def visit(value: struct_pb2.Value) -> struct_pb2.Value:
+        kind = value.WhichOneof("kind")
+        if kind == "struct_value":
+            fields = value.struct_value.fields
+            if _SIG_KEY in fields and fields[_SIG_KEY].string_value == _RESOURCE_SIG:
+                reference = fields.get("id")
+                text = reference.string_value if reference is not None and reference.string_value else \
+                    fields["urn"].string_value
+                return struct_pb2.Value(string_value=text)
+            downgraded = struct_pb2.Struct()
+            for key, item in fields.items():
+                downgraded.fields[key].CopyFrom(visit(item))
+            return struct_pb2.Value(struct_value=downgraded)
+        if kind == "list_value":
+            items = struct_pb2.ListValue()
+            for item in value.list_value.values:
+                items.values.add().CopyFrom(visit(item))
+            return struct_pb2.Value(list_value=items)
+        return value
+
+    result = struct_pb2.Struct()
+    for key, item in struct.fields.items():
+        result.fields[key].CopyFrom(visit(item))
+    return result
+
+
+def _with(request: Any, field_name: str) -> Any:
+    """A copy of a monitor request whose ``field_name`` properties have their references downgraded."""
+    copied = type(request)()
+    copied.CopyFrom(request)
+    getattr(copied, field_name).CopyFrom(downgrade_references(getattr(request, field_name)))
+    return copied
+
+
 class ProviderError(grpc.RpcError):
     """A failed provider call, shaped like the gRPC error the engine returns for a failed invoke."""
 
@@ -329,12 +376,13 @@ class RecordingMonitor(MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             return super().RegisterResource(request)
         if len(request.transforms):
+            request = _with(request, "object")
             response = super().RegisterResource(request)
             self._record(request, response.urn, pulumi.runtime.rpc.deserialize_properties(request.object))
             return response
         urn = self.make_urn(request.parent, request.type, request.name)
-        _ensure_event_loop()  # deserialising a resource reference needs a loop on this executor thread
-        inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
+        _ensure_event_loop()  # deserialising needs a loop on this executor thread
+        inputs = pulumi.runtime.rpc.deserialize_properties(downgrade_references(request.object))
         resource_id, state = self.mocks.new_resource(MockResourceArgs(
             typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
             resource_id=request.importId, custom=request.custom or False, transforms=[],
@@ -369,6 +417,7 @@ class RecordingMonitor(MockMonitor):
 
     def ReadResource(self, request):  # noqa: N802 - gRPC method name
         """Reads (``get`` functions, StackReferences) are recorded too: a reviewer wants to see them."""
+        request = _with(request, "properties")
         response = super().ReadResource(request)
         registered = self.resources.get(response.urn)
         self.registrations[response.urn] = Registration(
@@ -391,6 +440,7 @@ class RecordingMonitor(MockMonitor):
         ``unknown`` is how the engine answers an invoke it cannot serve yet: the output form gives an
         unknown Output, so nothing downstream treats an unanswered read as a real (empty) answer.
         """
+        request = _with(request, "args")
         self.invocations.append(Invocation(
             token=request.tok,
             args=dict(pulumi.runtime.rpc.deserialize_properties(request.args)),
