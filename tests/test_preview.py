@@ -101,6 +101,7 @@ def test_a_missing_project_exits_2_with_the_reason(capsys, tmp_path):
 
 def test_a_program_that_fails_exits_2_with_its_message(capsys, tmp_path):
     (tmp_path / "Pulumi.yaml").write_text("name: broken\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
     (tmp_path / "__main__.py").write_text("raise ValueError('workloads[0].name: bad')\n")
     code, _, err = preview(capsys, "--cwd", str(tmp_path))
     assert code == 2

@@ -68,10 +68,35 @@ def test_secrets_are_replaced_by_a_placeholder_and_listed(project_dir):
     assert "v1:" not in json.dumps(project.config)
 
 
-def test_a_stack_without_a_file_gets_the_project_defaults(project_dir):
-    project = load_project(project_dir, "prod")
-    assert project.stack_file is None
-    assert project.config["aws:region"] == "us-east-1"
+def test_a_stack_without_a_file_is_refused_listing_the_stacks_that_exist(project_dir):
+    with pytest.raises(ProjectError) as caught:
+        load_project(project_dir, "prod")
+    assert caught.value.exit_code == 2 and "the stacks here: dev" in str(caught.value)
+
+
+def test_a_stack_named_in_the_wrong_case_is_refused_with_the_right_spelling(project_dir):
+    with pytest.raises(ProjectError) as caught:
+        load_project(project_dir, "Dev")
+    assert "did you mean --stack dev?" in str(caught.value)
+
+
+def test_a_top_level_key_the_cli_does_not_know_is_refused_with_a_suggestion(project_dir):
+    write(project_dir, "Pulumi.typo.yaml", "confg:\n  aws:region: eu-west-1\n")
+    with pytest.raises(ProjectError) as caught:
+        load_project(project_dir, "typo")
+    assert "'confg' is not a stack setting" in str(caught.value) and "did you mean 'config'?" in str(caught.value)
+
+
+def test_a_config_key_under_a_misspelt_namespace_is_refused_with_a_suggestion(project_dir):
+    write(project_dir, "Pulumi.typo.yaml", "config:\n  awss:region: eu-west-1\n")
+    with pytest.raises(ProjectError) as caught:
+        load_project(project_dir, "typo")
+    assert "did you mean 'aws'?" in str(caught.value)
+
+
+def test_a_namespace_of_a_provider_that_is_not_installed_is_left_alone(project_dir):
+    write(project_dir, "Pulumi.other.yaml", "config:\n  cloudflare:apiToken: x\n")
+    assert load_project(project_dir, "other").config["cloudflare:apiToken"] == "x"
 
 
 def test_a_directory_without_pulumi_yaml_is_refused(tmp_path):

@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +21,19 @@ from typing import Any
 
 import yaml
 
+from components.rules.errors import ConfigurationError
+
 SECRET_PLACEHOLDER = "[secret]"
 
 
-class ProjectError(ValueError):
-    """The project or stack files are missing or malformed."""
+class ProjectError(ConfigurationError):
+    """The project or stack files are missing or malformed: the preview cannot run (exit 2)."""
+
+    code = "project"
+
+
+# The keys a stack settings file may hold (the Pulumi CLI's stack settings reference).
+STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
 
 
 @dataclass(frozen=True)
@@ -124,17 +133,64 @@ def load_project(directory: str | Path, stack: str) -> PulumiProject:
             put(key, declared)
 
     stack_dir = directory / project["stackConfigDir"] if project.get("stackConfigDir") else directory
-    stack_file = stack_dir / f"Pulumi.{stack}.yaml"
-    if stack_file.exists():
-        for key, value in (_read_yaml(stack_file).get("config") or {}).items():
-            put(key, value)
-    else:
-        stack_file = None
+    stack_file = _stack_file(stack_dir, stack)
+    settings = _read_yaml(stack_file)
+    _check_stack_keys(settings, stack_file.name)
+    for key, value in (settings.get("config") or {}).items():
+        put(key, value)
+    _check_namespaces(config, name, stack_file.name)
 
     return PulumiProject(
         name=name, stack=stack, directory=directory, main=main, runtime=str(runtime_name or ""),
         config=config, secret_keys=secret_keys, stack_file=stack_file,
     )
+
+
+def _stack_file(stack_dir: Path, stack: str) -> Path:
+    """``Pulumi.<stack>.yaml``, spelt exactly so (also on case-insensitive file systems), or ProjectError."""
+    existing = stack_names(stack_dir)
+    if stack in existing:
+        return stack_dir / f"Pulumi.{stack}.yaml"
+    hint = next((s for s in existing if s.lower() == stack.lower()), None) or \
+        next(iter(difflib.get_close_matches(stack, existing, n=1)), None)
+    where = f"the stacks here: {', '.join(existing)}" if existing else "there is no Pulumi.<stack>.yaml here"
+    raise ProjectError(f"stack {stack!r} has no Pulumi.{stack}.yaml ({where})"
+                       + (f"; did you mean --stack {hint}?" if hint else ""))
+
+
+def _suggestion(word: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.75)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _check_stack_keys(settings: dict[str, Any], file_name: str) -> None:
+    unknown = [key for key in settings if key not in STACK_FILE_KEYS]
+    if unknown:
+        key = unknown[0]
+        raise ProjectError(f"{file_name}: {key!r} is not a stack setting the Pulumi CLI knows "
+                           f"(known: {', '.join(STACK_FILE_KEYS)}){_suggestion(str(key), list(STACK_FILE_KEYS))}")
+
+
+def known_namespaces(project: str) -> list[str]:
+    """Config namespaces that mean something here: the project, ``pulumi``, and every installed provider SDK."""
+    from importlib import metadata
+
+    names = {(dist.metadata["Name"] or "").lower().replace("_", "-") for dist in metadata.distributions()}
+    providers = {name[len("pulumi-"):] for name in names if name.startswith("pulumi-") and name != "pulumi-policy"}
+    return sorted({project, "pulumi"} | providers)
+
+
+def _check_namespaces(config: dict[str, str], project: str, file_name: str) -> None:
+    """A key under a namespace one typo away from a real one is read by nobody: refuse it."""
+    known = known_namespaces(project)
+    for key in config:
+        namespace = key.split(":", 1)[0]
+        if namespace in known:
+            continue
+        hint = _suggestion(namespace, known)
+        if hint:
+            raise ProjectError(f"{file_name}: config key {key!r} is under the namespace {namespace!r}, which nothing "
+                               f"reads{hint}")
 
 
 def stack_names(directory: str | Path) -> list[str]:
