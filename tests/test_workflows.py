@@ -48,3 +48,25 @@ def test_the_cloud_preview_never_runs_for_forks_and_uses_the_policy_pack():
     cloud = text.split("\n  cloud-preview:", 1)[1]
     assert "github.event.pull_request.head.repo.full_name == github.repository" in cloud
     assert "policyPacks: policy" in cloud and "command: preview" in cloud
+
+
+# -- what each job installs ------------------------------------------------------------------
+
+
+def planned_commands(target):
+    """Every command `make <target>` would run on a clean checkout (-B: as if nothing were built yet)."""
+    result = subprocess.run(["make", "-C", str(ROOT), "--no-print-directory", "-n", "-B", target],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_the_preview_sets_up_python_only_and_needs_no_node():
+    commands = planned_commands("preview")
+    assert "pip install --quiet -r requirements-dev.txt" in commands
+    assert "npm" not in commands and "tests/tools" not in commands
+
+
+def test_the_tests_also_install_the_workflow_linter():
+    commands = planned_commands("test")
+    assert "npm ci" in commands and "pytest" in commands
