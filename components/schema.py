@@ -15,9 +15,11 @@ type token, a child's logical name or the schema.
 
 import argparse
 import gc
+import inspect
 import json
 import re
 import sys
+import typing
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -36,7 +38,40 @@ def components() -> list[type[pulumi.ComponentResource]]:
     found: list[type[pulumi.ComponentResource]] = [AccountFederation, FederatedRole]
     for kind in KINDS:
         found += [kind.load(reference) for reference in kind.components]
+    _clean_docstrings(found)
     return found
+
+
+def _clean_docstrings(roots: list[type]) -> None:
+    """Store the docstrings the analyzer reads as ``inspect.cleandoc`` gives them, on every Python.
+
+    The SDK's analyzer describes a component, and a nested type or enum, by its ``__doc__`` as it
+    is (only ``.strip()``-ed). Python 3.13 changed that text: its compiler removes the docstring's
+    common indentation (python/cpython#81283), which 3.11 and 3.12 kept. So the same source gave
+    one schema on 3.13 and another on 3.12, and the indented form renders as a code block in the
+    Markdown of generated SDK docs. This runs on import, before the plugin or :func:`generate`
+    analyzes anything (:func:`components` calls it); it changes only our own classes, found through the annotations the analyzer
+    walks (fields' docstrings are read from the source, and are not affected).
+    """
+    package = (__package__ or __name__).partition(".")[0]  # "components", also under `python -m`
+    seen: set[int] = set()
+    todo: list[Any] = list(roots)
+    while todo:
+        item = todo.pop()
+        if isinstance(item, (str, bytes)) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        todo.extend(typing.get_args(item))
+        if not (isinstance(item, type) and item.__module__.partition(".")[0] == package):
+            continue
+        if item.__doc__:
+            item.__doc__ = inspect.cleandoc(item.__doc__)
+        for cls in item.__mro__:
+            if cls.__module__.partition(".")[0] == package:
+                todo.extend(inspect.get_annotations(cls).values())
+        init = item.__dict__.get("__init__")
+        if init is not None:
+            todo.extend(inspect.get_annotations(init).values())
 
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"

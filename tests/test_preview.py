@@ -41,7 +41,9 @@ def test_the_json_report_has_the_documented_shape(capsys):
     assert code == 0
     assert (report["project"], report["stack"]) == ("outbound-federation", "dev")
     assert report["violations"] == []
-    resource = next(r for r in report["resources"] if r["type"] == "aws:iam/role:Role")
+    # By name: the program registers its workloads concurrently, so the report's order is not fixed.
+    resource = next(r for r in report["resources"]
+                    if r["type"] == "aws:iam/role:Role" and r["name"] == "dev-reports-reader-role")
     assert {"type", "name", "parent"} <= set(resource)
     assert resource["parent"].endswith("outbound-federation:index:FederatedRole::dev-reports-reader")
     assert report["outputs"]["issuer"].endswith(".tokens.sts.global.api.aws")
