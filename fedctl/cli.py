@@ -29,30 +29,24 @@ def _progress(quiet: bool):
 
 def _preview(options: argparse.Namespace) -> int:
     # Imported here: the preview needs the Pulumi SDKs, the rest of fedctl does not.
-    from .preview.analyzer import PolicyPackError
-    from .preview.engine import ProgramError
     from .preview.pipeline import load_policy_config, load_stack_reference, run_preview
     from .preview.render import render_json, render_markdown, render_text
-    from .preview.project import ProjectError
 
-    try:
-        references = dict(load_stack_reference(spec) for spec in options.stack_reference or [])
-        result = run_preview(
-            Path(options.cwd), options.stack, stack_references=references,
-            policy_pack=Path(options.policy_pack) if options.policy_pack else None,
-            policy_config=load_policy_config(Path(options.policy_pack_config) if options.policy_pack_config else None),
-            rehearsal=not options.no_rehearsal,
-            progress=_progress(options.quiet),
-        )
-    except (ProjectError, ProgramError, PolicyPackError, ValueError, OSError) as error:
-        print(f"fedctl preview: {error}", file=sys.stderr)
-        return EXIT_ERROR
+    references = dict(load_stack_reference(spec) for spec in options.stack_reference or [])
+    result = run_preview(
+        Path(options.cwd), options.stack, stack_references=references,
+        policy_pack=Path(options.policy_pack) if options.policy_pack else None,
+        use_policy_pack=not options.no_policy_pack,
+        policy_config=load_policy_config(Path(options.policy_pack_config) if options.policy_pack_config else None),
+        rehearsal=not options.no_rehearsal,
+        progress=_progress(options.quiet),
+    )
     if options.graph_image:
         drawn = result.graph.render_png(Path(options.graph_image))
         print(f"fedctl: trust graph drawn to {drawn}" if drawn else
               "fedctl: graphviz (dot) is not installed; no image drawn", file=sys.stderr)
     render = render_json if options.json else render_markdown if options.markdown else render_text
-    print(render(result))
+    print(render(result.to_document()))
     return EXIT_VIOLATIONS if result.failed else EXIT_OK
 
 
@@ -137,23 +131,21 @@ def _stack_outputs(options: argparse.Namespace) -> dict[str, Any]:
 
 
 def _exchange(options: argparse.Namespace) -> int:
-    from .errors import FederationError
     from .exchange import exchange, token_supplier_factory
 
-    try:
-        outputs = _stack_outputs(options)
-        result = exchange(options.relying_party_command, outputs, options.workload, options,
-                          supplier_for=token_supplier_factory(region=options.region, sts_client=_sts_client(options)),
-                          progress=_progress(False))
-    except (FederationError, ValueError, OSError, subprocess.CalledProcessError) as error:
-        print(f"fedctl exchange {options.relying_party_command}: {error}", file=sys.stderr)
-        return EXIT_VIOLATIONS
+    result = exchange(options.relying_party_command, _stack_outputs(options), options.workload, options,
+                      supplier_for=token_supplier_factory(region=options.region, sts_client=_sts_client(options)),
+                      progress=_progress(False))
     print(result.summary)
     return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fedctl", description="AWS outbound identity federation toolkit.")
+    parser = argparse.ArgumentParser(
+        prog="fedctl", description="AWS outbound identity federation toolkit.",
+        epilog="Exit codes: 0 everything was checked and passed; 1 findings (a violated policy, a wrong rehearsal "
+               "cell, a refused token); 2 the command could not do its job (usage, environment, a crash).")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True)
 
     preview = commands.add_parser(
@@ -168,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     formats.add_argument("--json", action="store_true", help="print one JSON object")
     formats.add_argument("--markdown", action="store_true", help="print Markdown for a pull request comment")
     preview.add_argument("--policy-pack", help="policy pack directory (default: the project's policy/, else ours)")
+    preview.add_argument("--no-policy-pack", action="store_true",
+                         help="run no policy pack (the report then says no policy judged the program)")
     preview.add_argument("--policy-pack-config", help="JSON file of policy config, as for pulumi --policy-pack-config")
     preview.add_argument("--graph-image", help="also draw the trust graph to this PNG (needs graphviz)")
     preview.add_argument("--stack-reference", action="append", metavar="NAME=FILE",
@@ -225,9 +219,54 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The extra whose install a missing module most likely lacks, per command.
+_EXTRA_OF_COMMAND = {"preview": "preview", "token": "runtime", "verify": "runtime", "exchange": "runtime"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    options = build_parser().parse_args(argv)
-    return options.handler(options)
+    """Run one command; its exit code means one thing (see the parser's epilog).
+
+    Every error the library raises on purpose carries its exit code; a missing optional package
+    becomes the exact ``pip install`` to run; anything else is our bug, reported as such (exit 2).
+    Tracebacks only with ``--debug``.
+    """
+    from .dependencies import missing_dependency_for
+    from .errors import FederationError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+    except ImportError as error:
+        print(f"fedctl: {missing_dependency_for(error)}", file=sys.stderr)
+        return EXIT_ERROR
+    options = parser.parse_args(argv)
+    prefix = f"fedctl {options.command}"
+    try:
+        return options.handler(options)
+    except FederationError as error:
+        _report(options, prefix, error)
+        return error.exit_code
+    except ImportError as error:
+        _report(options, prefix, missing_dependency_for(error, prefer=_EXTRA_OF_COMMAND.get(options.command)))
+        return EXIT_ERROR
+    except (OSError, ValueError, subprocess.SubprocessError) as error:
+        _report(options, prefix, error)
+        return EXIT_ERROR
+    except Exception as error:  # noqa: BLE001 - our bug: say so, exit 2, never pretend it passed
+        _report(options, prefix, error, bug=True)
+        return EXIT_ERROR
+
+
+def _report(options: argparse.Namespace, prefix: str, error: BaseException, *, bug: bool = False) -> None:
+    if options.debug:
+        import traceback
+
+        traceback.print_exception(error, file=sys.stderr)
+    if bug:
+        print(f"{prefix}: internal error ({type(error).__name__}: {error}); this is a bug in fedctl"
+              + ("" if options.debug else ": run again with --debug for the traceback"), file=sys.stderr)
+    else:
+        print(f"{prefix}: {error}", file=sys.stderr)
 
 
 if __name__ == "__main__":

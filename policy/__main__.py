@@ -1,15 +1,10 @@
 """The policy pack's entry point: `pulumi preview --policy-pack policy` starts this file as a server.
 
-Only the PolicyPack call lives here (importing this module serves forever); the policies are in
-``policies.py`` so tests and the offline preview can import them.
+The policies are the installed package's (``fedctl.preview.policy_pack``: the AWS side, then each
+relying party's audits), so this directory holds only what the Pulumi CLI needs to run and publish
+the pack: this file, PulumiPolicy.yaml and requirements.txt.
 """
 
-from pulumi_policy import EnforcementLevel, PolicyPack
+from fedctl.preview.policy_pack import serve
 
-from policies import POLICIES
-
-PolicyPack(
-    name="outbound-federation",
-    enforcement_level=EnforcementLevel.MANDATORY,
-    policies=POLICIES,
-)
+serve()

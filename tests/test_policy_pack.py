@@ -174,8 +174,18 @@ def test_a_role_trusted_by_azure_that_may_also_use_es384_is_advisory(pack):
 def test_a_pack_that_cannot_start_is_reported(tmp_path):
     from fedctl.preview.analyzer import PolicyPackError
 
+    (tmp_path / "PulumiPolicy.yaml").write_text("runtime: python\n")
     (tmp_path / "__main__.py").write_text("raise SystemExit('broken pack')\n")
-    with pytest.raises(PolicyPackError, match="failed to start"):
+    with pytest.raises(PolicyPackError, match="failed to start") as caught:
+        with PolicyPackServer(tmp_path):
+            pass
+    assert caught.value.exit_code == 2
+
+
+def test_a_directory_that_is_not_a_pack_is_refused_before_anything_runs(tmp_path):
+    from fedctl.preview.analyzer import PolicyPackError
+
+    with pytest.raises(PolicyPackError, match="is not a Python policy pack"):
         with PolicyPackServer(tmp_path):
             pass
 

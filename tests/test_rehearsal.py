@@ -101,7 +101,7 @@ def test_the_rehearsal_shows_in_every_output_format(capsys):
     main(["preview", "--cwd", str(ROOT), "--quiet"])
     assert "Trust rehearsal: 15 tokens" in capsys.readouterr().out
     main(["preview", "--cwd", str(ROOT), "--quiet", "--markdown"])
-    assert "### Trust rehearsal" in capsys.readouterr().out
+    assert "<summary>Trust rehearsal: 15 cases, 0 wrong</summary>" in capsys.readouterr().out
     main(["preview", "--cwd", str(ROOT), "--quiet", "--json"])
     assert len(json.loads(capsys.readouterr().out)["rehearsal"]["cases"]) == 15
 

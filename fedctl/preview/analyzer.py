@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import difflib
 import os
 import queue
 import subprocess
@@ -28,6 +29,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 import components
+from components.rules.errors import ConfigurationError
 
 from ..testing.mocks import Registration
 
@@ -37,8 +39,15 @@ START_TIMEOUT_SECONDS = 60
 CALL_TIMEOUT_SECONDS = 60
 
 
-class PolicyPackError(RuntimeError):
-    """The pack could not be started or answered with an error."""
+class PolicyPackError(ConfigurationError):
+    """The pack could not be started, was misconfigured, or answered with an error (exit 2)."""
+
+    code = "policy-pack"
+
+
+LEVEL_NAMES = ("advisory", "mandatory", "disabled", "remediate")
+BUNDLED_PACK = "fedctl.preview.policy_pack"
+"""The pack shipped in the package, served by ``python -m`` when a project has no ``policy/`` of its own."""
 
 
 @dataclass(frozen=True)
@@ -82,24 +91,34 @@ def _finding(diagnostic: analyzer_pb2.AnalyzeDiagnostic) -> str:
 class PolicyPackServer:
     """A policy pack process and a gRPC channel to it; stops the process on exit."""
 
-    def __init__(self, pack_dir: Path, *, project: str = "project", stack: str = "stack"):
-        self.pack_dir = Path(pack_dir).resolve()
+    def __init__(self, pack_dir: Path | None = None, *, project: str = "project", stack: str = "stack"):
+        """``pack_dir``: a Python policy pack directory; None for the pack shipped in the package."""
+        self.pack_dir = Path(pack_dir).resolve() if pack_dir is not None else None
         self.project, self.stack = project, stack
         self._process: subprocess.Popen | None = None
         self._channel: grpc.Channel | None = None
         self.info: analyzer_pb2.AnalyzerInfo | None = None
 
+    @property
+    def description(self) -> str:
+        return f"{self.pack_dir.name}/" if self.pack_dir is not None else "the outbound-federation pack (bundled)"
+
     def __enter__(self) -> "PolicyPackServer":
-        entry = self.pack_dir / "__main__.py"
-        if not entry.exists():
-            raise PolicyPackError(f"{self.pack_dir.name}/__main__.py not found: is this a Python policy pack?")
+        if self.pack_dir is None:
+            command, cwd = [sys.executable, "-u", "-m", BUNDLED_PACK], None
+        else:
+            entry = self.pack_dir / "__main__.py"
+            if not (self.pack_dir / "PulumiPolicy.yaml").exists() or not entry.exists():
+                raise PolicyPackError(f"{self.pack_dir} is not a Python policy pack (it needs PulumiPolicy.yaml and "
+                                      "__main__.py)")
+            command, cwd = [sys.executable, "-u", str(entry)], self.pack_dir
         env = {**os.environ, "PULUMI_PROJECT": self.project, "PULUMI_STACK": self.stack, "PULUMI_DRY_RUN": "true"}
         # The pack imports the rules as the installed package; hand it the very package this
         # preview runs (a checkout, a worktree), so both judge with the same rules.
         package_root = str(Path(components.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join([package_root] + [p for p in [env.get("PYTHONPATH")] if p])
         self._process = subprocess.Popen(
-            [sys.executable, "-u", str(entry)], cwd=self.pack_dir, env=env,
+            command, cwd=cwd, env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
         port = self._read_port()
@@ -146,13 +165,25 @@ class PolicyPackServer:
         """Send every policy its enforcement level and config, as the CLI does before analyzing.
 
         The pack replaces its whole config with what it receives, so every policy is sent, with
-        its declared level unless ``levels`` overrides it.
+        its declared level unless ``levels`` overrides it (``all`` sets every policy's). A policy
+        name the pack does not have, or an unknown level, is refused: a typo must not silently
+        leave a policy as it was.
         """
-        properties, levels = properties or {}, levels or {}
+        properties, levels = dict(properties or {}), dict(levels or {})
+        known = list(self.policies)
+        for name in list(properties) + [n for n in levels if n != "all"]:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                raise PolicyPackError(f"policy config names {name!r}, which the pack {self.description} does not have"
+                                      + (f"; did you mean {close[0]!r}?" if close else f" (policies: {', '.join(known)})"))
+        for name, level in levels.items():
+            if level not in LEVEL_NAMES:
+                raise PolicyPackError(f"policy config gives {name!r} the enforcement level {level!r}: use one of "
+                                      f"{', '.join(LEVEL_NAMES)}")
         by_name = {v: k for k, v in _LEVELS.items()}
         config = {
             name: analyzer_pb2.PolicyConfig(
-                enforcementLevel=by_name[levels.get(name, declared)],
+                enforcementLevel=by_name[levels.get(name, levels.get("all", declared))],
                 properties=_struct(properties.get(name, {})),
             )
             for name, declared in self.policies.items()

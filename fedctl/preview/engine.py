@@ -27,19 +27,39 @@ from typing import Any, Iterator
 import pulumi
 
 from .project import SECRET_PLACEHOLDER, PulumiProject
+from components.rules.errors import ConfigurationError, MissingDependencyError
+
+from ..dependencies import missing_dependency_for
 from ..testing.mocks import CloudMocks, RecordingMonitor
 
 
-class ProgramError(RuntimeError):
-    """The program failed on the mock runtime (bad config, a broken rule, a bug).
+class ProgramError(ConfigurationError):
+    """The program failed on the mock runtime (bad config, a broken rule, a bug): exit 2.
 
     ``registrations`` holds what the program had registered before it failed, so callers can
-    prove that invalid input left nothing half-created.
+    prove that invalid input left nothing half-created. ``location`` is the file and line of the
+    user's program that raised (``__main__.py:12``), when the failure passed through it.
     """
 
-    def __init__(self, message: str, registrations: dict | None = None):
-        super().__init__(message)
+    code = "program"
+
+    def __init__(self, message: str, registrations: dict | None = None, location: str | None = None):
+        super().__init__(f"{location}: {message}" if location else message)
         self.registrations = registrations or {}
+        self.location = location
+
+
+def program_location(error: BaseException, program_dir: Path) -> str | None:
+    """``file:line`` of the last frame of the user's program in the error's traceback, if any."""
+    import traceback
+
+    program_dir = program_dir.resolve()
+    found = None
+    for frame in traceback.extract_tb(error.__traceback__):
+        path = Path(frame.filename).resolve()
+        if program_dir in path.parents and not any(part in (".venv", "site-packages", "venv") for part in path.parts):
+            found = f"{path.relative_to(program_dir)}:{frame.lineno}"
+    return found
 
 
 class _Collector(logging.Handler):
@@ -61,6 +81,11 @@ class ProgramRun:
     @property
     def warnings(self) -> list[str]:
         return [message for level, message in self.log if level == "warning"]
+
+    @property
+    def unknown_invokes(self) -> list[str]:
+        """Data-source reads the mock cloud could not answer: their values were unknown to the program."""
+        return sorted(self.monitor.mocks.unknown_invokes)
 
 
 @contextlib.contextmanager
@@ -142,6 +167,11 @@ def run_program(project: PulumiProject, mocks: CloudMocks | None = None, *, prev
     try:
         with paused_cyclic_gc():
             execute()
+    except ImportError as error:
+        # The program imports a package that is not installed: say which install gives it.
+        raise missing_dependency_for(error, program_location(error, project.main)) from error
+    except MissingDependencyError:
+        raise
     except Exception as error:  # surface the program's own message, which names the field and rule
         message = str(error) if not isinstance(error, (KeyError, TypeError, AttributeError)) else \
             f"{type(error).__name__}: {error}"
@@ -150,7 +180,7 @@ def run_program(project: PulumiProject, mocks: CloudMocks | None = None, *, prev
         if unanswered:
             message += (f" (the program reads {', '.join(map(str, unanswered))} by StackReference and no outputs "
                         "were given for it: pass --stack-reference NAME=outputs.json)")
-        raise ProgramError(message, dict(monitor.registrations)) from error
+        raise ProgramError(message, dict(monitor.registrations), program_location(error, project.main)) from error
     finally:
         pulumi.runtime.set_all_config({})
         if saved_env is not None:

@@ -25,19 +25,9 @@ from components.rules.facts import ACCOUNT_COMPONENT, AUDIENCE_KEY, ENABLEMENT_T
 from components.rules.policy_audits import as_list, conditions_on, grants_action, parse_policy_document, statements_of
 
 from .engine import ProgramRun
+from .render import SHAPES, mermaid
 from .review import Review
 
-# Node kinds -> (Mermaid brackets, graphviz shape). Relying parties pick one of the last five.
-SHAPES = {
-    "issuer": (('(["', '"])'), "oval"),
-    "role": (('["', '"]'), "box"),
-    "app": (('[/"', '"/]'), "component"),
-    "identity": (('[/"', '"/]'), "component"),
-    "pool": (('{{"', '"}}'), "hexagon"),
-    "service": (('>"', '"]'), "cds"),
-    "cluster": (('[["', '"]]'), "box3d"),
-    "audience": (('>"', '"]'), "note"),
-}
 
 
 @dataclass(frozen=True)
@@ -74,16 +64,7 @@ class TrustGraph:
         return {"nodes": [vars(n) for n in self.nodes.values()], "edges": [vars(e) for e in self.edges]}
 
     def mermaid(self) -> str:
-        ids = {node_id: f"n{index}" for index, node_id in enumerate(self.nodes)}
-        lines = ["flowchart LR"]
-        for node_id, node in self.nodes.items():
-            left, right = SHAPES.get(node.kind, SHAPES["role"])[0]
-            text = _mermaid_text(node.label + (f"<br/>{node.detail}" if node.detail else ""))
-            lines.append(f"  {ids[node_id]}{left}{text}{right}")
-        for edge in self.edges:
-            arrow = f' -- "{_mermaid_text(edge.label)}" --> ' if edge.label else " --> "
-            lines.append(f"  {ids[edge.source]}{arrow}{ids[edge.target]}")
-        return "\n".join(lines)
+        return "\n".join(mermaid(self.to_json()))
 
     def dot(self) -> str:
         ids = {node_id: f"n{index}" for index, node_id in enumerate(self.nodes)}
@@ -104,10 +85,6 @@ class TrustGraph:
             return None
         subprocess.run([dot, "-Tpng", "-o", str(path)], input=self.dot().encode(), check=True, timeout=60)
         return path
-
-
-def _mermaid_text(text: str) -> str:
-    return text.replace('"', "#quot;")
 
 
 def _account_of(arn: str) -> str | None:

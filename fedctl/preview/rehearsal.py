@@ -144,7 +144,7 @@ def _judge_policy(trust: PlannedTrust, role: str, request: TokenRequest, documen
                  "permission set" if parsed and parsed.is_identity_center else
                  "its token policy is not part of this program: attach one that allows "
                  f"{request.describe()}")
-        return Case(trust.relying_party, role, INTENDED, ACCEPT, PENDING, f"manual step pending: {where}")
+        return Case(trust.relying_party, role, INTENDED, ACCEPT, PENDING, where)
     decision = evaluate_token_request(documents, request)
     if decision.allowed:
         return None

@@ -37,15 +37,19 @@ class PlannedResource:
     details: list[str] = field(default_factory=list)
     read: bool = False
     """Read from the cloud (a StackReference, a get function), not created."""
+    import_id: str = ""
+    """Adopted under this ID (``import``) instead of created."""
+    top: str | None = None
+    """The URN of the top-level component it belongs to; None for a top-level resource."""
 
     @property
     def created(self) -> bool:
         return self.custom and not self.read
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "name": self.name, "urn": self.urn, "parent": self.parent,
+        return {"type": self.type, "name": self.name, "urn": self.urn, "parent": self.parent, "top": self.top,
                 "custom": self.custom, "read": self.read, "protect": self.protect,
-                "retainOnDelete": self.retain_on_delete, "details": self.details}
+                "retainOnDelete": self.retain_on_delete, "importId": self.import_id, "details": self.details}
 
 
 @dataclass
@@ -153,7 +157,7 @@ def build_plan(run: ProgramRun) -> Plan:
         urn: PlannedResource(
             type=r.type, name=r.name, urn=urn, parent=r.parent if r.parent in registrations else None,
             custom=r.custom, protect=r.protect, retain_on_delete=r.retain_on_delete, details=describe(r),
-            read=r.read,
+            read=r.read, import_id=r.import_id,
         )
         for urn, r in registrations.items()
     }
@@ -172,6 +176,7 @@ def build_plan(run: ProgramRun) -> Plan:
         elif top == urn:
             loose.append(resource)
         else:
+            resource.top = top
             groups.setdefault(top, Group(planned[top], [])).members.append(resource)
     by_type_and_name = lambda resource: (resource.type, resource.name, resource.urn)  # noqa: E731
     ordered = sorted(groups.values(), key=lambda group: (group.component.name, group.component.urn))

@@ -14,7 +14,6 @@ import argparse
 import ast
 import gc
 import json
-import sys
 from dataclasses import replace
 from typing import Any, Mapping
 
@@ -207,12 +206,9 @@ def test_the_rehearsal_judges_it_with_its_own_judge(run, echo):
 def test_the_policy_pack_runs_its_audit(echo):
     from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions, ResourceValidationArgs
 
-    sys.path.insert(0, str(ROOT / "policy"))
-    try:
-        import policies
-    finally:
-        sys.path.remove(str(ROOT / "policy"))
-    [mandatory] = [p for p in policies.build_policies() if p.name == "echo-exact"]
+    from fedctl.preview.policy_pack import build_policies
+
+    [mandatory] = [p for p in build_policies() if p.name == "echo-exact"]
     reported = []
     options = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
     args = ResourceValidationArgs(ECHO_TYPE, {"subject": "arn:aws:iam::123456789012:role/*"}, "urn", "l", options, None, {})

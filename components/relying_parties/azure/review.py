@@ -197,5 +197,5 @@ REVIEW = ReviewHooks(
     mock_resources=MOCK_RESOURCES,
     mock_invokes=MOCK_INVOKES,
     mock_facts=MOCK_FACTS,
-    judged_types=JUDGED_TYPES,
+    judged_types=(*JUDGED_TYPES, APPLICATION_TYPE, SERVICE_PRINCIPAL_TYPE, IDENTITY_TYPE),
 )

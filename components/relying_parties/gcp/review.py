@@ -196,5 +196,5 @@ REVIEW = ReviewHooks(
     mock_resources=MOCK_RESOURCES,
     mock_invokes=MOCK_INVOKES,
     mock_facts=MOCK_FACTS,
-    judged_types=JUDGED_TYPES,
+    judged_types=(*JUDGED_TYPES, POOL_TYPE, SERVICE_ACCOUNT_TYPE),
 )

@@ -1,4 +1,9 @@
-"""The policies of the outbound-federation pack: the AWS side, then each relying party's audits.
+"""The outbound-federation policy pack: the AWS side's policies, then each relying party's audits.
+
+Shipped in the package, so ``fedctl preview`` runs it wherever the package is installed
+(``python -m fedctl.preview.policy_pack`` serves it over the analyzer protocol), and the
+repository's ``policy/`` directory is only the entry point ``pulumi preview --policy-pack policy``
+and ``pulumi policy publish`` use.
 
 Every check is a rule of the installed ``outbound-federation`` package (``components.rules``, and
 each relying-party kind's ``audits`` in ``components.relying_parties``); nothing here re-states a
@@ -189,4 +194,15 @@ def build_policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
     return policies
 
 
-POLICIES = build_policies()
+PACK_NAME = "outbound-federation"
+
+
+def serve() -> None:
+    """Serve the pack over the analyzer protocol until the engine hangs up (this blocks)."""
+    from pulumi_policy import PolicyPack
+
+    PolicyPack(name=PACK_NAME, enforcement_level=EnforcementLevel.MANDATORY, policies=build_policies())
+
+
+if __name__ == "__main__":
+    serve()
