@@ -1,6 +1,7 @@
 """The examples other teams copy: a StackReference consumer and a stack composing the components."""
 
 import json
+import subprocess
 
 import pytest
 from conftest import ROOT
@@ -53,7 +54,8 @@ def test_a_workload_trusted_by_azure_gets_its_client_and_tenant(federation_outpu
     [function] = run.monitor.of_type("aws:lambda/function:Function")
     app = federation_outputs["workloads"]["sso-readonly"]["azureApp"]
     assert function.inputs["environment"]["variables"] == {"AZURE_CLIENT_ID": app["clientId"],
-                                                           "AZURE_TENANT_ID": app["tenantId"]}
+                                                           "AZURE_TENANT_ID": app["tenantId"],
+                                                           "AZURE_AUDIENCE": app["audience"]}
 
 
 @pytest.mark.parametrize("name", ["roleArn", "roleName", "subject", "accountId"])
@@ -88,3 +90,46 @@ def test_the_preview_says_which_stack_reference_lacks_outputs(capsys):
 
     assert main(["preview", "--cwd", str(EXAMPLES / "app-stack"), "--quiet"]) == 2
     assert "reads acme/outbound-federation/dev by StackReference" in capsys.readouterr().err
+
+
+# -- the Lambda ships what its handler imports --------------------------------------------------------
+
+def lambda_python():
+    """Lambda's Python (3.12) when this machine has it, else this interpreter (the layer is built for it)."""
+    import shutil
+    import sys
+
+    for candidate in (shutil.which("python3.12"), "/root/.pyenv/versions/3.12.1/bin/python3.12"):
+        if candidate and subprocess.run([candidate, "-c", "import sys; assert sys.version_info[:2] == (3, 12)"],
+                                        capture_output=True).returncode == 0:
+            return candidate, "3.12"
+    return sys.executable, "%d.%d" % sys.version_info[:2]
+
+
+@pytest.fixture(scope="module")
+def layer(tmp_path_factory):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_layer", EXAMPLES / "app-stack" / "build_layer.py")
+    build_layer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_layer)
+    python, version = lambda_python()
+    return python, build_layer.build(tmp_path_factory.mktemp("layer"), python_version=version)
+
+
+def test_the_handler_imports_from_its_archive_and_the_runtime_layer_alone(layer):
+    python, built = layer
+    check = ("import sys, handler, fedctl; from fedctl import AwsTokenSupplier, azure_credential, gcp_credentials; "
+             "import google.auth.identity_pool, azure.identity, jwt; "
+             "assert not any(m.startswith('pulumi') for m in sys.modules); print(fedctl.__file__)")
+    done = subprocess.run([python, "-S", "-c", check], cwd=EXAMPLES / "app-stack", capture_output=True, text=True,
+                          env={"PYTHONPATH": f"{built / 'python'}:.", "PATH": "/usr/bin:/bin"}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith(str(built / "python"))
+
+
+def test_the_function_runs_on_the_layer_and_its_archive_holds_only_the_handler(app_stack):
+    [function] = app_stack.monitor.of_type("aws:lambda/function:Function")
+    [layer] = app_stack.monitor.of_type("aws:lambda/layerVersion:LayerVersion")
+    assert function.inputs["layers"] == [layer.outputs["arn"]]
+    assert layer.inputs["compatibleRuntimes"] == [function.inputs["runtime"]]

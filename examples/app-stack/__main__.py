@@ -2,7 +2,9 @@
 
 Everything it needs comes from the federation stack's outputs through a StackReference, under
 the documented names: ``workloads.<name>.roleArn``, ``.gcp.credentialConfiguration``,
-``.gcp.audience``, ``.gcp.serviceAccountEmail``, ``.azureApp.clientId`` / ``.tenantId``.
+``.gcp.audience``, ``.gcp.serviceAccountEmail``, ``.azureApp.clientId`` / ``.tenantId`` /
+``.audience``. The handler runs on this repository's runtime, shipped as a layer: run
+``python build_layer.py`` before ``pulumi up``.
 """
 
 from pathlib import Path
@@ -25,12 +27,22 @@ def environment(exported: dict) -> dict:
         "GCP_SERVICE_ACCOUNT": gcp.get("serviceAccountEmail"),
         "AZURE_CLIENT_ID": azure.get("clientId"),
         "AZURE_TENANT_ID": azure.get("tenantId"),
+        "AZURE_AUDIENCE": azure.get("audience"),
     }
     return {key: value for key, value in variables.items() if value}
 
 
+# fedctl and what it needs (google-auth, azure-identity, PyJWT...), built for Lambda by build_layer.py.
+runtime_layer = aws.lambda_.LayerVersion(
+    "runtime",
+    layer_name="outbound-federation-runtime",
+    compatible_runtimes=["python3.12"],
+    code=pulumi.FileArchive(str(Path(__file__).parent / "build" / "runtime-layer")),
+)
+
 function = aws.lambda_.Function(
     "exporter",
+    layers=[runtime_layer.arn],
     role=workload.apply(lambda exported: exported["roleArn"]),
     runtime="python3.12",
     handler="handler.main",

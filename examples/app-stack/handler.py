@@ -15,7 +15,8 @@ def main(event, context):
                                       service_account_email=os.environ.get("GCP_SERVICE_ACCOUNT"))
         result["gcp"] = credentials.service_account_email
     if os.environ.get("AZURE_CLIENT_ID"):
-        supplier = AwsTokenSupplier(["api://AzureADTokenExchange"])
+        # The audience the trust exports (and the role's token policy pins): never a constant.
+        supplier = AwsTokenSupplier([os.environ.get("AZURE_AUDIENCE", "api://AzureADTokenExchange")])
         credential = azure_credential(os.environ["AZURE_TENANT_ID"], os.environ["AZURE_CLIENT_ID"], supplier)
         result["azure"] = credential.get_token("https://management.azure.com/.default").expires_on
     return result

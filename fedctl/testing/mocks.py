@@ -263,9 +263,13 @@ class CloudMocks(pulumi.runtime.Mocks):
             outputs.update(builder(args, outputs))
         elif args.typ in self._kind_builders:
             outputs.update(self._kind_builders[args.typ](args.name, outputs, self.cloud))
-        elif args.typ.startswith("aws:") and "name" not in outputs:
-            # AWS autonaming: the logical name plus a random suffix (here a stable one).
-            outputs["name"] = f"{args.name}-{stable_suffix(args.name)}"
+        elif args.typ.startswith("aws:"):
+            # AWS autonaming: the logical name plus a random suffix (here a stable one); and every
+            # AWS resource has an ARN, in its service's namespace.
+            outputs.setdefault("name", f"{args.name}-{stable_suffix(args.name)}")
+            service, kind = args.typ.split(":")[1].split("/")[0], args.typ.split(":")[-1]
+            outputs.setdefault("arn", f"arn:aws:{service.rstrip('_')}:{self.region}:{self._account_of(args.provider)}:"
+                                      f"{kind[0].lower() + kind[1:]}/{outputs['name']}")
         resource_id = outputs.pop("__id", None) or args.resource_id or f"{args.name}-{stable_suffix(args.name)}"
         return resource_id, outputs
 
