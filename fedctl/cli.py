@@ -47,7 +47,12 @@ def _preview(options: argparse.Namespace) -> int:
               "fedctl: graphviz (dot) is not installed; no image drawn", file=sys.stderr)
     render = render_json if options.json else render_markdown if options.markdown else render_text
     print(render(result.to_document()))
-    return EXIT_VIOLATIONS if result.failed else EXIT_OK
+    if result.unjudged:
+        # A policy could not judge a federation resource (a value only known after deployment): that
+        # is not a pass. Findings still win, since they are certain.
+        print(f"fedctl preview: {len(result.unjudged)} policy judgements could not run offline (unknown values); "
+              "the preview cannot say these resources are safe", file=sys.stderr)
+    return EXIT_VIOLATIONS if result.failed else EXIT_ERROR if result.unjudged else EXIT_OK
 
 
 def _sts_client(options: argparse.Namespace) -> Any:

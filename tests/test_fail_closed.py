@@ -227,3 +227,18 @@ def test_text_from_the_program_is_inert_markdown(hostile):
 
 def test_inline_code_cannot_be_closed_by_its_content():
     assert md_code("a``b") == "```a``b```"
+
+
+def test_a_token_policy_only_known_after_deployment_is_not_a_pass(capsys, tmp_path):
+    project(tmp_path, """\
+        import json
+        import pulumi, pulumi_aws as aws
+        role = aws.iam.Role("app", assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+        unknown = aws.ec2.get_vpc_output(default=True)
+        aws.iam.RolePolicy("app-token", role=role.name, policy=unknown.id.apply(lambda vpc: json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:*", "Resource": "*"}]})))
+        """, "config:\n  aws:region: eu-west-1\n")
+    code, out, err = preview(capsys, "--cwd", str(tmp_path), "--quiet", "--json", "--no-rehearsal")
+    report = json.loads(out)
+    assert code == 2 and report["unjudged"] and "could not run offline" in err

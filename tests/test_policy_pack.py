@@ -211,3 +211,118 @@ def test_impersonation_by_a_whole_pool_is_a_mandatory_violation(pack):
     binding = resource("gcp:serviceaccount/iAMBinding:IAMBinding", "everyone",
                        {"role": "roles/iam.workloadIdentityUser", "members": [member]})
     assert findings(pack.analyze(binding), "gcp-trust-pinned")
+
+
+# -- unsafe trust is a finding wherever it is written -----------------------------------------------
+
+POOL = "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/aws"
+
+
+def mandatory(verdicts, policy):
+    return [v for v in verdicts if v.policy == policy and v.enforcement == "mandatory"]
+
+
+def open_trust(principal):
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}]})
+
+
+@pytest.mark.parametrize("principal", ["*", {"AWS": "*"}])
+def test_a_role_any_principal_can_assume_is_a_mandatory_violation(pack, principal):
+    role = resource("aws:iam/role:Role", "open", {"assumeRolePolicy": open_trust(principal)},
+                    {"arn": "arn:aws:iam::123456789012:role/open"})
+    assert mandatory(pack.analyze(role), "role-trust-closed")
+
+
+def test_another_accounts_root_without_a_condition_is_a_mandatory_violation(pack):
+    role = resource("aws:iam/role:Role", "cross", {"assumeRolePolicy": open_trust({"AWS": "arn:aws:iam::999999999999:root"}),
+                                                   "arn": "arn:aws:iam::123456789012:role/cross"})
+    assert mandatory(pack.analyze(role), "role-trust-closed")
+
+
+def test_a_role_trusting_a_service_passes(pack):
+    role = resource("aws:iam/role:Role", "service", {"assumeRolePolicy": open_trust({"Service": "lambda.amazonaws.com"})})
+    assert pack.analyze(role) == []
+
+
+def test_an_aws_native_role_is_judged_like_any_other(pack):
+    role = resource("aws-native:iam:Role", "native", {"assumeRolePolicyDocument": json.loads(open_trust("*")),
+                                                      "policies": [{"policyName": "t", "policyDocument": {
+                                                          "Version": "2012-10-17", "Statement": [
+                                                              {"Effect": "Allow", "Action": "sts:*", "Resource": "*"}]}}]})
+    verdicts = pack.analyze(role)
+    assert mandatory(verdicts, "role-trust-closed") and mandatory(verdicts, "token-grants-pinned")
+
+
+def test_an_aws_native_managed_policy_with_an_open_token_grant_is_a_mandatory_violation(pack):
+    policy = resource("aws-native:iam:ManagedPolicy", "grant", {"policyDocument": {
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:GetWebIdentityToken", "Resource": "*"}]}})
+    assert mandatory(pack.analyze(policy), "token-grants-pinned")
+
+
+@pytest.mark.parametrize("role", ["roles/iam.serviceAccountTokenCreator", "roles/iam.workloadIdentityUser"])
+def test_any_role_granted_to_a_whole_pool_is_a_mandatory_violation(pack, role):
+    member = resource("gcp:serviceaccount/iAMMember:IAMMember", "pool-wide", {"role": role, "member": f"{POOL}/*"})
+    assert mandatory(pack.analyze(member), "gcp-trust-pinned")
+
+
+def test_a_grant_to_every_role_of_an_aws_account_is_a_mandatory_violation(pack):
+    member = resource("gcp:serviceaccount/iAMMember:IAMMember", "account-wide",
+                      {"role": "roles/iam.workloadIdentityUser", "member": f"{POOL}/attribute.aws_account/123456789012"})
+    assert mandatory(pack.analyze(member), "gcp-trust-pinned")
+
+
+def test_bindings_written_as_iam_policy_data_are_judged(pack):
+    policy = resource("gcp:serviceaccount/iAMPolicy:IAMPolicy", "policy-data", {"policyData": json.dumps({
+        "bindings": [{"role": "roles/iam.workloadIdentityUser", "members": [f"{POOL}/*"]}]})})
+    assert mandatory(pack.analyze(policy), "gcp-trust-pinned")
+
+
+def test_a_grant_to_one_principal_passes(pack):
+    member = resource("gcp:serviceaccount/iAMMember:IAMMember", "exact", {
+        "role": "roles/iam.workloadIdentityUser",
+        "member": "principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/aws/subject/123456789012:x"})
+    assert pack.analyze(member) == []
+
+
+@pytest.mark.parametrize("bypass", ["true", "assertion.aud == 'https://any.example.com'", "1 == 1"])
+def test_a_condition_with_an_alternative_that_does_not_pin_the_account_is_a_mandatory_violation(pack, bypass):
+    pinned = provider("x").inputs["attributeCondition"]
+    verdicts = pack.analyze(provider("bypass", attributeCondition=f"({pinned}) || {bypass}"))
+    assert mandatory(verdicts, "gcp-trust-pinned") and "every alternative" in verdicts[0].message
+
+
+def test_a_condition_whose_every_alternative_pins_the_account_passes(pack):
+    pinned = provider("x").inputs["attributeCondition"]
+    other = pinned.replace(ROLE_ARN, "arn:aws:iam::123456789012:role/other")
+    assert pack.analyze(provider("both", attributeCondition=f"({pinned}) || ({other})")) == []
+
+
+def test_a_credential_of_the_classic_azure_provider_is_judged(pack):
+    credential = resource("azure:armmsi/federatedIdentityCredential:FederatedIdentityCredential", "classic", {
+        "issuer": ISSUER, "subject": "arn:aws:iam::123456789012:role/*", "audience": ["api://AzureADTokenExchange"]})
+    assert mandatory(pack.analyze(credential), "azure-credentials-exact")
+
+
+# -- trusts on other issuers get no AWS rule ----------------------------------------------------------
+
+GITHUB = "https://token.actions.githubusercontent.com"
+
+
+def test_a_github_actions_credential_on_entra_gets_no_false_mandatory_finding(pack):
+    credential = resource(
+        "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential", "github", {
+            "issuer": GITHUB, "subject": "repo:acme/infra:ref:refs/heads/main", "audiences": ["api://AzureADTokenExchange"]})
+    assert mandatory(pack.analyze(credential), "azure-credentials-exact") == []
+
+
+def test_a_github_actions_provider_on_gcp_gets_no_false_mandatory_finding(pack):
+    github = provider("github", oidc={"issuerUri": GITHUB}, attributeCondition="assertion.repository == 'acme/infra'")
+    assert pack.analyze(github) == []
+
+
+def test_a_github_credential_still_gets_entras_own_exact_match_rules(pack):
+    credential = resource(
+        "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential", "github", {
+            "issuer": GITHUB, "subject": "repo:acme/*", "audiences": ["api://AzureADTokenExchange"]})
+    assert mandatory(pack.analyze(credential), "azure-credentials-exact")

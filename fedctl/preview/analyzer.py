@@ -26,7 +26,9 @@ from typing import Any, Iterable, Mapping
 
 import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.output import Unknown
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from pulumi.runtime.rpc import UNKNOWN
 
 import components
 from components.rules.errors import ConfigurationError
@@ -72,6 +74,8 @@ def _struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, Unknown) or value == UNKNOWN:
+        return UNKNOWN  # the engine's sentinel: the pack then knows the value is unknown, not a string
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

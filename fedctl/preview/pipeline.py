@@ -67,6 +67,11 @@ class PreviewResult:
         return [v for v in self.verdicts if v.enforcement == "mandatory"]
 
     @property
+    def unjudged(self) -> list[Verdict]:
+        """Policies that could not run on a resource because a value it needs is unknown offline."""
+        return [v for v in self.verdicts if v.message.startswith("can't run policy")]
+
+    @property
     def failed(self) -> bool:
         """A mandatory policy is violated, or a trust lets in the wrong token (or keeps out the right one)."""
         return bool(self.mandatory_violations or (self.rehearsal and self.rehearsal.wrong_cells))
@@ -81,7 +86,9 @@ class PreviewResult:
 
     def to_document(self) -> dict[str, Any]:
         """The report every face is rendered from (``fedctl preview --json``)."""
-        verdicts = sorted(self.verdicts, key=lambda v: (v.enforcement != "mandatory", v.policy, v.urn, v.message))
+        unjudged = self.unjudged
+        verdicts = sorted((v for v in self.verdicts if v not in unjudged),
+                          key=lambda v: (v.enforcement != "mandatory", v.policy, v.urn, v.message))
         return {
             "project": self.plan.project,
             "stack": self.plan.stack,
@@ -89,6 +96,7 @@ class PreviewResult:
             "resources": [r.to_json() for r in self.plan.resources],
             "violations": [v.to_json() for v in verdicts],
             "mandatoryViolations": len(self.mandatory_violations),
+            "unjudged": [v.to_json() for v in unjudged],
             "policyPack": self.policy_pack,
             "notJudged": self.not_judged() if self.policy_pack else [],
             "unknownInvokes": self.run.unknown_invokes,

@@ -33,18 +33,22 @@ from pulumi_policy import (
 
 from components.relying_parties import KINDS, Audit, AuditedResource
 from components.rules import ERROR, WARNING, Violation
+from components.rules import aws as aws_rules
 from components.rules.facts import (
     ENABLEMENT_TYPE,
     GROUP_POLICY_TYPE,
     MANAGED_POLICY_TYPE,
     MAX_DURATION_SECONDS,
     MIN_DURATION_SECONDS,
+    NATIVE_MANAGED_POLICY_TYPE,
+    NATIVE_ROLE_POLICY_TYPE,
+    NATIVE_ROLE_TYPE,
     ROLE_POLICY_TYPE,
     ROLE_TYPE,
     SIGNING_ALGORITHMS,
     USER_POLICY_TYPE,
 )
-from components.rules.policy_audits import check_token_grants
+from components.rules.policy_audits import check_token_grants, check_trust_policy
 
 CONFIG_DEFAULTS: dict[str, Any] = {
     "maxDurationSeconds": MAX_DURATION_SECONDS,
@@ -71,7 +75,8 @@ CONFIG_SCHEMA = PolicyConfigSchema(properties={
     },
 })
 
-# Every resource type that carries an IAM identity policy document, and where.
+# Every resource type that carries an IAM identity policy document, and where (pulumi-aws and
+# aws-native alike: a grant is a grant whichever provider writes it).
 IAM_POLICY_PROPERTIES: dict[str, Callable[[Mapping[str, Any]], Iterable[tuple[str, Any]]]] = {
     ROLE_POLICY_TYPE: lambda p: [("policy", p.get("policy"))],
     MANAGED_POLICY_TYPE: lambda p: [("policy", p.get("policy"))],
@@ -81,7 +86,15 @@ IAM_POLICY_PROPERTIES: dict[str, Callable[[Mapping[str, Any]], Iterable[tuple[st
         (f"inlinePolicies[{i}].policy", inline.get("policy"))
         for i, inline in enumerate(p.get("inlinePolicies") or []) if isinstance(inline, Mapping)
     ],
+    NATIVE_ROLE_POLICY_TYPE: lambda p: [("policyDocument", p.get("policyDocument"))],
+    NATIVE_MANAGED_POLICY_TYPE: lambda p: [("policyDocument", p.get("policyDocument"))],
+    NATIVE_ROLE_TYPE: lambda p: [
+        (f"policies[{i}].policyDocument", inline.get("policyDocument"))
+        for i, inline in enumerate(p.get("policies") or []) if isinstance(inline, Mapping)
+    ],
 }
+# Every resource type that carries a role's trust policy, and where.
+TRUST_POLICY_PROPERTIES: dict[str, str] = {ROLE_TYPE: "assumeRolePolicy", NATIVE_ROLE_TYPE: "assumeRolePolicyDocument"}
 
 
 def pack_config(args: ResourceValidationArgs | StackValidationArgs) -> dict[str, Any]:
@@ -89,8 +102,47 @@ def pack_config(args: ResourceValidationArgs | StackValidationArgs) -> dict[str,
     return {**CONFIG_DEFAULTS, **(args.get_config() or {})}
 
 
+def plain(value: Any) -> Any:
+    """The pack's property proxies as plain dicts and lists, which the rules expect. Reading an unknown
+    value raises the framework's UnknownValueError: the policy then says it could not run."""
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)) or (hasattr(value, "__getitem__") and hasattr(value, "__len__")
+                                            and not isinstance(value, (str, bytes))):
+        return [plain(value[index]) for index in range(len(value))]
+    return value
+
+
+def _known(props: Any) -> Any:
+    """A resource's properties for a stack-wide judgement, or {} while any is unknown (the per-resource
+    policies, and the rehearsal, say what could not be judged)."""
+    from pulumi_policy.proxy import UnknownValueError
+
+    try:
+        return plain(props)
+    except UnknownValueError:
+        return {}
+
+
+class _LazyProps(Mapping):
+    """A resource's properties, each made plain when an audit reads it: an unknown value stops only the
+    policies that need it, as the framework intends."""
+
+    def __init__(self, proxy: Any) -> None:
+        self._proxy = proxy
+
+    def __getitem__(self, key: str) -> Any:
+        return plain(self._proxy[key])
+
+    def __iter__(self):
+        return iter(self._proxy)
+
+    def __len__(self) -> int:
+        return len(self._proxy)
+
+
 def audited(args: ResourceValidationArgs) -> AuditedResource:
-    return AuditedResource(type=args.resource_type, name=args.name, props=args.props, urn=args.urn,
+    return AuditedResource(type=args.resource_type, name=args.name, props=_LazyProps(args.props), urn=args.urn,
                            protect=bool(args.opts.protect) if args.opts else False)
 
 
@@ -106,7 +158,7 @@ def policies_for(audit: Audit) -> list[ResourceValidationPolicy | StackValidatio
     if audit.check_stack is not None:
         def validate_stack(severity: str) -> Callable[[StackValidationArgs, ReportViolation], None]:
             def run(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-                resources = [AuditedResource(type=r.resource_type, name=r.name, props=r.props, urn=r.urn,
+                resources = [AuditedResource(type=r.resource_type, name=r.name, props=_known(r.props), urn=r.urn,
                                              protect=bool(r.opts.protect) if r.opts else False) for r in args.resources]
                 for urn, violation in audit.check_stack(resources, pack_config(args)):
                     report([violation], severity, report_violation, urn)
@@ -151,6 +203,17 @@ def token_grant_violations(resource: AuditedResource, config: Mapping[str, Any])
     return found
 
 
+def trust_policy_violations(resource: AuditedResource, config: Mapping[str, Any]) -> list[Violation]:
+    """A role that any AWS principal can assume mints tokens every relying party of it trusts."""
+    where = TRUST_POLICY_PROPERTIES.get(resource.type)
+    if where is None:
+        return []
+    arn = resource.props.get("arn")
+    parsed = aws_rules.parse_role_arn(arn) if isinstance(arn, str) else None
+    return check_trust_policy(resource.props.get(where), f"{resource.name}.{where}",
+                              account_id=parsed.account_id if parsed else None)
+
+
 def enablement_violations(resource: AuditedResource, config: Mapping[str, Any]) -> list[Violation]:
     if resource.type == ENABLEMENT_TYPE and not resource.protect:
         return [Violation(
@@ -172,6 +235,14 @@ CORE_AUDITS = (
         advice_description="Token grants that are allowed but worth a reviewer's look: lifetimes over 15 "
                            "minutes, a Resource other than \"*\".",
         check=token_grant_violations,
+    ),
+    Audit(
+        name="role-trust-closed",
+        description="No role, in any project, can be assumed by any AWS principal (\"*\", {\"AWS\": \"*\"}, another "
+                    "account's root without a condition): such a role mints tokens its relying parties trust.",
+        advice="role-trust-advice",
+        advice_description="Trust policies worth a reviewer's look: a whole account (its root) may assume the role.",
+        check=trust_policy_violations,
     ),
 )
 

@@ -145,6 +145,10 @@ def _judge_policy(trust: PlannedTrust, role: str, request: TokenRequest, documen
                  "its token policy is not part of this program: attach one that allows "
                  f"{request.describe()}")
         return Case(trust.relying_party, role, INTENDED, ACCEPT, PENDING, where)
+    if any(not isinstance(document, (str, dict)) for document in documents):
+        return Case(trust.relying_party, role, INTENDED, ACCEPT, REJECT,
+                    "cannot tell offline whether STS would mint it: the role's token policy is only known after "
+                    "deployment")
     decision = evaluate_token_request(documents, request)
     if decision.allowed:
         return None

@@ -85,7 +85,9 @@ def summary_line(document: dict[str, Any]) -> str:
     wrong = rehearsal["wrongCells"] if rehearsal else 0
     reasons = [text for text, count in (("mandatory policy violations", mandatory), ("wrong rehearsal cells", wrong))
                if count]
-    verdict = f"FAILED: {' and '.join(reasons)}" if reasons else "passed"
+    unjudged = len(document.get("unjudged") or [])
+    verdict = f"FAILED: {' and '.join(reasons)}" if reasons else \
+        f"could not check everything: {unjudged} policy judgements need unknown values" if unjudged else "passed"
     policies = (f"{mandatory} mandatory and {advisory} advisory policy findings" if document.get("policyPack")
                 else "no policy pack run (--no-policy-pack)")
     rehearsed = ""
@@ -120,6 +122,9 @@ def judged_lines(document: dict[str, Any]) -> list[tuple[str, str]]:
         kinds = ", ".join(f"{t} ({n})" if n > 1 else t for t, n in sorted(counted.items()))
         lines.append(("Not judged by this pack", f"{len(not_judged)} resources outside federation: {kinds}. "
                                                  "Passing here says nothing about their security."))
+    for verdict in document.get("unjudged") or []:
+        lines.append(("Could not judge", f"{verdict['policy']} on {verdict['resource'] or 'the stack'}: a value it "
+                                         "needs is only known after deployment"))
     for token in document.get("unknownInvokes") or []:
         lines.append(("Unknown", f"{token}: not answered offline; values from it are unknown"))
     return lines

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from components.rules.facts import ENABLEMENT_TYPE, ROLE_POLICY_TYPE, ROLE_TYPE
@@ -85,6 +86,8 @@ def _short_type(type_token: str) -> str:
 
 
 def _policy_lines(document: str) -> list[str]:
+    if _unknown(document):
+        return ["policy: unknown (only known after deployment)"]
     try:
         policy = json.loads(document)
     except (TypeError, ValueError):
@@ -130,7 +133,7 @@ CORE_FACTS = ("issuer", "subject")
 
 
 def _unknown(value: Any) -> bool:
-    return value == UNKNOWN
+    return isinstance(value, Unknown) or value == UNKNOWN
 
 
 def _shown(value: Any) -> Any:

@@ -18,12 +18,23 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ...rules import Violation
 from ...rules import policy_audits
+from ...rules.aws import is_aws_issuer
 from ...rules.facts import ROLE_POLICY_TYPE, ROLE_TYPE
 from ..base import Audit, AuditedResource
 from . import rules
-from .facts import APP_CREDENTIAL_TYPE, FLEXIBLE_CREDENTIAL_TYPE, IDENTITY_CREDENTIAL_TYPE, ROLE_ASSIGNMENT_TYPE
+from .facts import (
+    APP_CREDENTIAL_TYPE,
+    CLASSIC_APP_CREDENTIAL_TYPE,
+    FLEXIBLE_CREDENTIAL_TYPE,
+    IDENTITY_CREDENTIAL_TYPE,
+    ROLE_ASSIGNMENT_TYPE,
+)
 
-CREDENTIAL_TYPES = (APP_CREDENTIAL_TYPE, IDENTITY_CREDENTIAL_TYPE)
+CREDENTIAL_TYPES = (APP_CREDENTIAL_TYPE, IDENTITY_CREDENTIAL_TYPE, CLASSIC_APP_CREDENTIAL_TYPE)
+# Where each credential type keeps its audiences: azuread and azure-native say audiences, the
+# classic azure provider (azurerm's federated identity credential) says audience.
+AUDIENCES_PROPERTY = {APP_CREDENTIAL_TYPE: "audiences", IDENTITY_CREDENTIAL_TYPE: "audiences",
+                      CLASSIC_APP_CREDENTIAL_TYPE: "audience"}
 
 
 def credential_violations(resource: AuditedResource, config: Mapping[str, Any]) -> list[Violation]:
@@ -39,13 +50,22 @@ def credential_violations(resource: AuditedResource, config: Mapping[str, Any]) 
         return rules.check_role(str(props.get("roleDefinitionId") or ""), f"{name}.roleDefinitionId")
     if resource.type not in CREDENTIAL_TYPES:
         return []
-    found = rules.check_fic_audience(list(props.get("audiences") or []), f"{name}.audiences")
-    found += rules.check_fic_issuer(props.get("issuer"), f"{name}.issuer")
+    key = AUDIENCES_PROPERTY[resource.type]
+    audiences = props.get(key) or []
+    audiences = [audiences] if isinstance(audiences, str) else list(audiences)
+    issuer = props.get("issuer")
+    found = rules.check_fic_audience(audiences, f"{name}.{key}")
+    if not is_aws_issuer(issuer):
+        # Another issuer's credential (GitHub Actions, say): our AWS rules do not apply to it, and a
+        # subject that is not a role ARN is right there; only Entra's own exact-match rules do.
+        return found + rules.check_exact_match(issuer, f"{name}.issuer", "an issuer") + \
+            rules.check_exact_match(props.get("subject"), f"{name}.subject", "a subject")
+    found += rules.check_fic_issuer(issuer, f"{name}.issuer")
     found += rules.check_fic_subject(props.get("subject"), f"{name}.subject")
     allowed = (config.get("allowedAudiences") or {}).get("azure")
-    for audience in props.get("audiences") or []:
+    for audience in audiences:
         if allowed is not None and audience not in allowed:
-            found.append(Violation(f"{name}.audiences", audience, "is not an allowed audience for Azure",
+            found.append(Violation(f"{name}.{key}", audience, "is not an allowed audience for Azure",
                                    code="azure.fic-audience.not-allowed"))
     return found
 

@@ -151,6 +151,11 @@ def _check_exact_value(value: Any, field: str, what: str, whitespace: bool = Tru
     return found
 
 
+def check_exact_match(value: Any, field: str, what: str) -> list[Violation]:
+    """What Entra checks of any credential's issuer or subject: bounded, no wildcard, no stray space."""
+    return _check_exact_value(value, field, what)
+
+
 def check_fic_issuer(issuer: Any, field: str) -> list[Violation]:
     """The account issuer, exactly as in the token's ``iss``: Entra's limits plus the AWS issuer rules."""
     # check_issuer already reports whitespace; don't say it twice.

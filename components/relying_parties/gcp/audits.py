@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Callable, Iterable, Mapping
 
@@ -24,16 +25,19 @@ from ..base import Audit, AuditedResource
 from .facts import (
     PROJECT_IAM_BINDING_TYPE,
     PROJECT_IAM_MEMBER_TYPE,
+    PROJECT_IAM_POLICY_TYPE,
     PROVIDER_TYPE,
     SA_IAM_BINDING_TYPE,
     SA_IAM_MEMBER_TYPE,
-    WORKLOAD_IDENTITY_USER,
+    SA_IAM_POLICY_TYPE,
 )
 
-_PINNED_ACCOUNT = re.compile(r"""aws_account['"]?\]?\s*==\s*['"]\d{12}['"]""")
+_PINNED_ACCOUNT = re.compile(r"""aws_account['"]?\]?\s*==\s*['"]\d{12}['"]|aws_account['"]?\]?\s*in\s*\[\s*['"]\d{12}""")
+_PINNED_SUB = re.compile(r"""assertion\.sub\s*(==|in)\s*|assertion\.sub\.startsWith\(\s*['"]arn:aws[a-z-]*:iam::\d{12}:""")
 _PINNED_ROLES = re.compile(r"""assertion\.sub\s*(==|in)\s*""")
-_POOL_WIDE_MEMBER = re.compile(r"^principalSet://iam\.googleapis\.com/projects/[^/]+/locations/global/"
-                               r"workloadIdentityPools/[^/]+/\*$")
+_POOL = r"principalSet://iam\.googleapis\.com/projects/[^/]+/locations/global/workloadIdentityPools/[^/]+"
+_POOL_WIDE_MEMBER = re.compile(f"^{_POOL}/\\*$")
+_ACCOUNT_WIDE_MEMBER = re.compile(f"^{_POOL}/attribute\\.aws_account/\\d{{12}}$")
 
 # IAM grants on service accounts and projects: (type, how to list (where, role, member)).
 IAM_GRANTS: dict[str, Callable[[Mapping[str, Any]], Iterable[tuple[str, Any, Any]]]] = {
@@ -41,14 +45,89 @@ IAM_GRANTS: dict[str, Callable[[Mapping[str, Any]], Iterable[tuple[str, Any, Any
     PROJECT_IAM_MEMBER_TYPE: lambda p: [("member", p.get("role"), p.get("member"))],
     SA_IAM_BINDING_TYPE: lambda p: [(f"members[{i}]", p.get("role"), m) for i, m in enumerate(p.get("members") or [])],
     PROJECT_IAM_BINDING_TYPE: lambda p: [(f"members[{i}]", p.get("role"), m) for i, m in enumerate(p.get("members") or [])],
+    SA_IAM_POLICY_TYPE: lambda p: _policy_data_grants(p.get("policyData")),
+    PROJECT_IAM_POLICY_TYPE: lambda p: _policy_data_grants(p.get("policyData")),
 }
 
 
+def _policy_data_grants(policy_data: Any) -> list[tuple[str, Any, Any]]:
+    """The (where, role, member) of an IAMPolicy's ``policyData`` (a JSON IAM policy with bindings)."""
+    try:
+        policy = json.loads(policy_data) if isinstance(policy_data, str) else policy_data
+    except ValueError:
+        return []
+    bindings = policy.get("bindings") if isinstance(policy, Mapping) else None
+    return [(f"policyData.bindings[{i}].members[{j}]", binding.get("role"), member)
+            for i, binding in enumerate(bindings or []) if isinstance(binding, Mapping)
+            for j, member in enumerate(binding.get("members") or [])]
+
+
+def split_top_level(expression: str, operator: str) -> list[str]:
+    """The operands of ``operator`` (``||`` or ``&&``) at the top level of a CEL expression: outside
+    parentheses, brackets and string literals."""
+    parts, depth, quote, start, i = [], 0, "", 0, 0
+    while i < len(expression):
+        ch = expression[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0 and expression.startswith(operator, i):
+            parts.append(expression[start:i])
+            start = i + len(operator)
+            i += len(operator) - 1
+        i += 1
+    parts.append(expression[start:])
+    return [part.strip() for part in parts]
+
+
+def _unwrap(expression: str) -> str:
+    """Drop parentheses around a whole expression."""
+    expression = expression.strip()
+    while expression.startswith("(") and expression.endswith(")") and split_top_level(expression[1:-1], "||") and \
+            _balanced(expression[1:-1]):
+        expression = expression[1:-1].strip()
+    return expression
+
+
+def _balanced(expression: str) -> bool:
+    depth = 0
+    for ch in expression:
+        depth += ch in "("
+        depth -= ch in ")"
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _disjunct_pins_account(disjunct: str) -> bool:
+    """Does this alternative of a condition, on its own, let in only tokens of a pinned account?
+
+    One of its top-level conjuncts must compare AWS's nested ``aws_account`` to a 12-digit account,
+    or pin ``sub`` to role ARNs (which name their account).
+    """
+    inner = _unwrap(disjunct)
+    alternatives = split_top_level(inner, "||")
+    if len(alternatives) > 1:
+        return all(_disjunct_pins_account(alternative) for alternative in alternatives)
+    return any(_PINNED_ACCOUNT.search(conjunct) or _PINNED_SUB.search(conjunct)
+               for conjunct in split_top_level(inner, "&&"))
+
+
 def check_condition_pins_account(condition: Any, field: str) -> list[Violation]:
-    """A provider trusting an AWS issuer must pin the account in its attribute condition.
+    """A provider trusting an AWS issuer must pin the account in its attribute condition, on every path.
 
     Every principal of an account can mint tokens from the same issuer; without a condition on
-    the nested ``aws_account`` claim and on the roles, any of them gets into the pool.
+    the nested ``aws_account`` claim and on the roles, any of them gets into the pool. A condition
+    is as strong as its weakest alternative: ``pinned || true`` (or ``|| assertion.aud == '...'``, an
+    audience anyone may ask for) lets every account in.
     """
     if not isinstance(condition, str) or not condition.strip():
         return [Violation(
@@ -57,7 +136,16 @@ def check_condition_pins_account(condition: Any, field: str) -> list[Violation]:
             f"pin assertion['{AWS_CLAIMS}'].aws_account and the trusted role ARNs",
             code="gcp.condition.missing",
         )]
-    if AWS_CLAIMS not in condition or not _PINNED_ACCOUNT.search(condition):
+    alternatives = split_top_level(_unwrap(condition), "||")
+    open_paths = [alternative for alternative in alternatives if not _disjunct_pins_account(alternative)]
+    if open_paths and len(alternatives) > 1:
+        return [Violation(
+            field, condition,
+            f"can be satisfied without pinning the AWS account: the alternative {open_paths[0]!r} lets any account "
+            "behind this issuer in; every alternative (every || branch) must pin the account and the roles",
+            code="gcp.condition.bypassable",
+        )]
+    if open_paths:
         return [Violation(
             field, condition,
             f"does not pin the AWS account: compare assertion['{AWS_CLAIMS}'].aws_account to the 12-digit account ID",
@@ -74,13 +162,23 @@ def check_condition_pins_account(condition: Any, field: str) -> list[Violation]:
 
 
 def check_impersonation_member(role: Any, member: Any, field: str) -> list[Violation]:
-    """``roles/iam.workloadIdentityUser`` goes to exact principals, never to a whole pool."""
-    if role == WORKLOAD_IDENTITY_USER and isinstance(member, str) and _POOL_WIDE_MEMBER.match(member):
+    """Roles on a service account or project go to exact principals: never to a whole pool, and never
+    to every role of an AWS account (``attribute.aws_account/<id>``), whatever the role."""
+    if not isinstance(member, str):
+        return []
+    if _POOL_WIDE_MEMBER.match(member):
         return [Violation(
             field, member,
-            f"grants {WORKLOAD_IDENTITY_USER} to every identity of the pool: grant it to each trusted "
-            "principal (principal://.../subject/<google.subject>) instead",
+            f"grants {role} to every identity of the pool, whichever AWS account or role it comes from: grant it "
+            "to each trusted principal (principal://.../subject/<google.subject>) instead",
             code="gcp.binding.pool-wide",
+        )]
+    if _ACCOUNT_WIDE_MEMBER.match(member):
+        return [Violation(
+            field, member,
+            f"grants {role} to every role of an AWS account, present and future: grant it to each trusted role's "
+            "principal (principal://.../subject/<google.subject>) instead",
+            code="gcp.binding.account-wide",
         )]
     return []
 
@@ -93,7 +191,8 @@ def provider_and_binding_violations(resource: AuditedResource, config: Mapping[s
         issuer = oidc.get("issuerUri")
         if not issuer:
             return []  # not an OIDC provider (AWS SigV4, SAML, X.509): not ours to judge
-        found += [v for v in aws_rules.check_issuer(issuer, f"{name}.oidc.issuerUri") if v.severity == WARNING]
+        if not aws_rules.is_aws_issuer(issuer):
+            return []  # another issuer (GitHub Actions, say): our AWS rules do not apply to it
         found += check_condition_pins_account(props.get("attributeCondition"), f"{name}.attributeCondition")
         allowed = (config.get("allowedAudiences") or {}).get("gcp")
         for audience in oidc.get("allowedAudiences") or []:
@@ -110,8 +209,8 @@ def provider_and_binding_violations(resource: AuditedResource, config: Mapping[s
 AUDITS = (
     Audit(
         name="gcp-trust-pinned",
-        description="GCP providers on an AWS issuer pin the account in their attribute condition, and "
-                    "roles/iam.workloadIdentityUser never goes to a whole pool.",
+        description="GCP providers on an AWS issuer pin the account in their attribute condition on every path, "
+                    "and no role on a service account or project goes to a whole pool or a whole AWS account.",
         advice="gcp-advice",
         advice_description="GCP settings worth a reviewer's look: conditions that pin the account but not the "
                            "roles, issuers that do not look like AWS account issuers.",
