@@ -27,8 +27,16 @@ _EXPORTS = {
     "azure_credential": "fedctl.credentials",
     "gcp_credentials": "fedctl.credentials",
     "FederationError": "fedctl.errors",
+    "ValidationError": "fedctl.errors",
+    "ConfigurationError": "fedctl.errors",
+    "MissingDependencyError": "fedctl.errors",
+    "FederationDisabledError": "fedctl.errors",
     "TokenRequestError": "fedctl.errors",
+    "StsConfigurationError": "components.rules.errors",
+    "StsFederationDisabled": "components.rules.errors",
     "TokenRejected": "fedctl.errors",
+    "KeysUnavailable": "components.rules.errors",
+    "ExchangeError": "fedctl.errors",
 }
 
 __all__ = sorted(_EXPORTS)
