@@ -75,6 +75,8 @@ def decode_claims(token: str) -> dict[str, Any]:
 
 
 def _token(options: argparse.Namespace) -> int:
+    import time
+
     from .errors import FederationError
     from .tokens import AwsTokenSupplier
 
@@ -86,18 +88,28 @@ def _token(options: argparse.Namespace) -> int:
             return EXIT_ERROR
         tags[key] = value
     try:
+        # One token, then exit: no background thread; say on stderr what a newly enabled account waits for.
         supplier = AwsTokenSupplier(options.audience, signing_algorithm=options.algorithm,
                                     duration_seconds=options.duration, tags=tags or None,
-                                    region=options.region, sts_client=_sts_client(options))
+                                    region=options.region, sts_client=_sts_client(options),
+                                    ready_timeout=options.ready_timeout, background_refresh=False,
+                                    progress=_progress(False))
         token = supplier.get_token()
-    except (FederationError, ValueError) as error:
+    except FederationError as error:
+        # 1: STS refused (a finding); 2: could not ask (bad input, no region, federation off).
+        print(f"fedctl token: {error}", file=sys.stderr)
+        return error.exit_code
+    except ValueError as error:
         print(f"fedctl token: {error}", file=sys.stderr)
         return EXIT_ERROR
     if options.format == "google-executable":
         # The executable-sourced credential response google-auth reads (credential_source.executable).
-        expiry = supplier.expiration
+        # google-auth compares expiration_time with this host's clock, so it is given in that
+        # clock: now plus the life AWS gave the token, right even on a host whose clock is off.
+        left = supplier.expires_in
         print(json.dumps({"version": 1, "success": True, "token_type": "urn:ietf:params:oauth:token-type:jwt",
-                          "id_token": token, "expiration_time": int(expiry.timestamp()) if expiry else None}))
+                          "id_token": token,
+                          "expiration_time": int(time.time() + left) if left is not None else None}))
     elif options.format == "raw":
         print(token)
     else:
@@ -106,19 +118,20 @@ def _token(options: argparse.Namespace) -> int:
 
 
 def _verify(options: argparse.Namespace) -> int:
-    from .errors import TokenRejected
+    from .errors import FederationError, TokenRejected
     from .verify import TokenVerifier
 
     token = sys.stdin.read().strip()
     try:
         verifier = TokenVerifier(options.issuer, options.audience,
                                  algorithms=tuple(options.algorithm or ("RS256", "ES384")),
-                                 subjects=options.subject or None)
+                                 subjects=options.subject or None, fetch_timeout=options.fetch_timeout)
         claims = verifier.verify(token)
     except TokenRejected as rejection:
+        # 1: the token is bad; 2 (jwks_unavailable): the issuer's keys could not be fetched.
         print(f"fedctl verify: rejected ({rejection.reason}): {rejection}", file=sys.stderr)
-        return EXIT_VIOLATIONS
-    except ValueError as error:
+        return rejection.exit_code
+    except (FederationError, ValueError) as error:
         print(f"fedctl verify: {error}", file=sys.stderr)
         return EXIT_ERROR
     print(json.dumps(claims, indent=2, sort_keys=True))
@@ -194,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--algorithm", default="RS256", choices=["RS256", "ES384"])
     token.add_argument("--duration", type=int, default=300, help="lifetime in seconds (60-3600, default 300)")
     token.add_argument("--tag", action="append", help="request tag KEY=VALUE (repeatable)")
+    token.add_argument("--ready-timeout", type=float, default=30, metavar="SECONDS",
+                       help="right after the account enables federation AWS refuses tokens for ~10 s: "
+                            "keep retrying that refusal this long (default 30, 0: do not wait)")
     shown = token.add_mutually_exclusive_group()
     shown.add_argument("--raw", dest="format", action="store_const", const="raw",
                        help="print the raw token (a credential: handle it like one)")
@@ -207,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--audience", action="append", required=True, help="an accepted audience (repeatable)")
     verify.add_argument("--subject", action="append", help="an accepted subject, i.e. role ARN (repeatable)")
     verify.add_argument("--algorithm", action="append", choices=["RS256", "ES384"], help="accepted algorithm")
+    verify.add_argument("--fetch-timeout", type=float, default=10, metavar="SECONDS",
+                        help="longest wait for the issuer's discovery document and keys, all in (default 10)")
     verify.set_defaults(handler=_verify)
 
     exchange = commands.add_parser("exchange", help="prove a deployed trust works: AWS token -> cloud token",

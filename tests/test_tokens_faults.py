@@ -544,3 +544,55 @@ def _http_date(epoch):
     import email.utils
 
     return email.utils.formatdate(epoch, usegmt=True)
+
+
+# -- fedctl token ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_sts(issuer, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with StsStandin(issuer).serve() as standin:
+        yield standin
+
+
+def fedctl_token(capsys, sts, *args):
+    from fedctl.cli import main
+
+    code = main(["token", "--audience", AUD, "--sts-endpoint", sts.endpoint_url, "--region", "us-east-1", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_fedctl_token_waits_for_a_newly_enabled_account_and_says_so(capsys, cli_sts):
+    cli_sts.fail_next(DISABLED)  # one refusal: a real wait of at most a second
+    code, out, err = fedctl_token(capsys, cli_sts)
+    assert code == 0 and out
+    assert "newly enabled" in err and DISABLED in err
+
+
+def test_fedctl_token_ready_timeout_zero_exits_2_with_awss_error_at_once(capsys, cli_sts):
+    cli_sts.fail_with(DISABLED, "federation is disabled")
+    code, out, err = fedctl_token(capsys, cli_sts, "--ready-timeout", "0")
+    assert (code, out) == (2, "")
+    assert "federation is disabled" in err and cli_sts.calls == 1
+
+
+def test_fedctl_token_exits_1_when_sts_refuses(capsys, cli_sts):
+    cli_sts.fail_with("AccessDenied", f"{CALLER} with an explicit deny in a service control policy")
+    code, _, err = fedctl_token(capsys, cli_sts)
+    assert code == 1 and "service control policy" in err and cli_sts.calls == 1
+
+
+def test_fedctl_token_gives_googles_expiry_in_the_hosts_clock(capsys, issuer, cli_sts):
+    import json
+    import time
+
+    # This host's clock is 400 s ahead of AWS's: AWS's Expiration is already past by it, and
+    # google-auth (which compares expiration_time with this host's clock) would refuse the token.
+    with StsStandin(issuer, clock=lambda: time.time() - 400).serve() as behind:
+        code, out, _ = fedctl_token(capsys, behind, "--format", "google-executable")
+    response = json.loads(out)
+    assert code == 0 and abs(response["expiration_time"] - (time.time() + 300)) <= 2

@@ -313,3 +313,36 @@ def test_a_non_string_subject_is_bad_claim(clock):
     offline = LocalIssuer("https://0f2c9d3e.tokens.sts.global.api.aws")
     verifier = TokenVerifier(offline.issuer, [AUD], jwks=offline.jwks(), _clock=clock)
     assert reason_of(verifier, offline.mint(ROLE, AUD, now=clock(), extra_claims={"sub": 42})) == "bad_claim"
+
+
+# -- fedctl verify --------------------------------------------------------------------------------
+
+
+def fedctl_verify(capsys, monkeypatch, token, *args):
+    import io
+
+    from fedctl.cli import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(token))
+    code = main(["verify", "--audience", AUD, *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_fedctl_verify_exits_2_when_the_issuers_keys_cannot_be_fetched(capsys, monkeypatch, issuer, clock):
+    token = issuer.mint(ROLE, AUD)
+    issuer.fault = "down"
+    code, out, err = fedctl_verify(capsys, monkeypatch, token, "--issuer", issuer.issuer)
+    assert (code, out) == (2, "") and "jwks_unavailable" in err
+
+
+def test_fedctl_verify_exits_2_for_an_issuer_with_a_trailing_slash(capsys, monkeypatch, issuer):
+    code, _, err = fedctl_verify(capsys, monkeypatch, issuer.mint(ROLE, AUD), "--issuer", issuer.issuer + "/")
+    assert code == 2 and "slash" in err and issuer.request_count() == 0
+
+
+def test_fedctl_verify_gives_a_trickling_issuer_fetch_timeout_seconds(capsys, monkeypatch, issuer):
+    token = issuer.mint(ROLE, AUD)
+    issuer.fault = "trickle"
+    code, _, err = fedctl_verify(capsys, monkeypatch, token, "--issuer", issuer.issuer, "--fetch-timeout", "0.3")
+    assert code == 2 and "within 0.3 s" in err
