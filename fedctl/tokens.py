@@ -435,8 +435,7 @@ class AwsTokenSupplier:
 
         iat, exp = _unverified_times(token)
         expiration = _epoch(response.get("Expiration"))
-        headers = (response.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
-        date = _http_date(headers.get("date")) if isinstance(headers, Mapping) else None
+        date = _http_date(_get(_get(response, "ResponseMetadata"), "HTTPHeaders", "date"))
 
         # The lifetime by AWS's own clock: exp - iat from the token, or Expiration - Date from
         # the response. Never more than was asked for. Only if neither is there, this host's.
@@ -484,15 +483,12 @@ class AwsTokenSupplier:
     # -- errors ----------------------------------------------------------------------------
 
     def _map_error(self, error: Any) -> TokenRequestError:
-        response = getattr(error, "response", None) or {}
-        details = response.get("Error") or {}
-        metadata = response.get("ResponseMetadata") or {}
-        code = str(details.get("Code") or "Unknown")
-        aws_message = details.get("Message")
-        aws_message = str(aws_message) if aws_message else None
-        request_id = metadata.get("RequestId") or None
-        status = metadata.get("HTTPStatusCode")
-        status = status if isinstance(status, int) else None
+        response = getattr(error, "response", None)
+        code = _text(_get(response, "Error", "Code")) or "Unknown"
+        aws_message = _text(_get(response, "Error", "Message"))
+        request_id = _text(_get(response, "ResponseMetadata", "RequestId"))
+        status = _get(response, "ResponseMetadata", "HTTPStatusCode")
+        status = status if type(status) is int else None
         explanation, denied_by = self._explain(code, aws_message or "")
         message = explanation
         if aws_message:
@@ -647,6 +643,26 @@ def _check_endpoint(client: Any) -> None:
             "GetWebIdentityToken: create it with a region, e.g. "
             "boto3.client('sts', region_name='us-east-1')",
         )
+
+
+def _get(value: Any, *keys: str) -> Any:
+    """value[k1][k2]... where every level is a mapping, else None: botocore's dicts, or a stub's anything."""
+    for key in keys:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _text(value: Any, limit: int = 2000) -> str | None:
+    """A value from an error reply as text (AWS's own words, kept verbatim), or None if empty."""
+    if value is None or value == "":
+        return None
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except (ValueError, RecursionError):  # e.g. an int too long to print
+        text = f"<{type(value).__name__}>"
+    return text[:limit]
 
 
 def _unverified_times(token: str) -> tuple[float | None, float | None]:
