@@ -14,7 +14,7 @@ google-auth's background refresh):
   token; if it fails, the cached token is still served. Only in the *mandatory* window (the last
   max(10 s, 5%)) do callers wait for a refresh, and only there does a failure raise.
 - **No thundering herd.** One refresh at a time, whatever the number of callers. After a
-  failure the next STS call waits for a backoff step (1 s doubling to 30 s, with jitter), and
+  failure the next STS call waits for a backoff step (1 s doubling to 10 s, with jitter), and
   callers that need a token in the meantime get the last error again without an STS call.
 - **Clock skew.** Freshness is timed by the lifetime STS gave the token (its ``exp - iat``, or
   ``Expiration`` minus the response's ``Date``: both AWS's clock), counted on this host's
@@ -69,9 +69,11 @@ _MARGIN_FRACTION = 0.2
 _MIN_MANDATORY = 10.0
 _MANDATORY_FRACTION = 0.05
 
-# Backoff after a failed refresh: 1 s doubling to 30 s, each step jittered to 50-100%.
+# Backoff after a failed refresh: 1 s doubling to 10 s, each step jittered to 50-100%. The cap
+# is also the longest a caller without a token waits after STS has recovered, so it stays short;
+# one call per 10 s per process is no load for STS.
 _BACKOFF_BASE = 1.0
-_BACKOFF_CAP = 30.0
+_BACKOFF_CAP = 10.0
 # Between readiness retries right after Enable, at most 5 s: AWS is ready after ~9-12 s.
 _READY_BACKOFF_CAP = 5.0
 DEFAULT_READY_TIMEOUT = 30.0
@@ -119,7 +121,7 @@ def backoff_delay(failures: int, *, cap: float = _BACKOFF_CAP, rand: Callable[[]
     out but never retry sooner than half a step.
 
     >>> backoff_delay(1, rand=lambda: 0.0), backoff_delay(3, rand=lambda: 1.0), backoff_delay(9, rand=lambda: 1.0)
-    (0.5, 4.0, 30.0)
+    (0.5, 4.0, 10.0)
     """
     step = min(cap, _BACKOFF_BASE * 2 ** min(max(failures, 1) - 1, 32))
     return step / 2 + (step / 2) * rand()

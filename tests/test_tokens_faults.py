@@ -181,7 +181,7 @@ def test_cold_start_outage_makes_one_sts_call_per_backoff_step_for_64_callers(st
     sts.fail_with("ServiceUnavailable")
     errors, served = _herd(supplier, clock, threads=64, ticks=60, step=0.5)  # 30 s
     assert served == [] and len(errors) == 64 * 60 and set(errors) == {"ServiceUnavailable"}
-    assert sts.calls == _attempts_within(30)  # 1, 2, 4, 8, 16 s apart: 5 calls, not 3,840
+    assert sts.calls == _attempts_within(30)  # 1, 2, 4, 8, 10 s apart: 6 calls, not 3,840
 
 
 def test_outage_with_a_cached_token_gives_64_callers_no_error_and_one_call_per_step(sts, clock):
@@ -206,26 +206,26 @@ def test_callers_during_the_backoff_get_the_last_error_without_an_sts_call(sts, 
     assert sts.calls == 1
 
 
-def test_backoff_doubles_to_30s_with_jitter_never_below_half_a_step():
+def test_backoff_doubles_to_10s_with_jitter_never_below_half_a_step():
     longest = [backoff_delay(n, rand=lambda: 1.0) for n in range(1, 9)]
     shortest = [backoff_delay(n, rand=lambda: 0.0) for n in range(1, 9)]
-    assert longest == [1, 2, 4, 8, 16, 30, 30, 30]
-    assert shortest == [0.5, 1, 2, 4, 8, 15, 15, 15]
+    assert longest == [1, 2, 4, 8, 10, 10, 10, 10]
+    assert shortest == [0.5, 1, 2, 4, 5, 5, 5, 5]
 
 
 def test_backoff_never_reaches_past_the_mandatory_window(sts, clock):
     supplier = supplier_for(sts, clock)
     supplier.get_token()
     sts.fail_with("ServiceUnavailable")
-    clock.advance(240)
-    for _ in range(90):  # a call every 0.5 s from 240 s to 284.5 s
+    clock.advance(242)
+    for _ in range(86):  # a call every 0.5 s from 242 s to 284.5 s
         supplier.get_token()
         clock.advance(0.5)
-    # Tries at 240, 241, 243, 247, 255 and 271 s; the next step (30 s) would reach 301 s.
-    assert sts.calls - 1 == 6
+    # Tries at 242, 243, 245, 249, 257, 267 and 277 s; the next step (10 s) would reach 287 s.
+    assert sts.calls - 1 == 7
     with pytest.raises(TokenRequestError):  # 285 s: the mandatory window gets a try of its own
         supplier.get_token()
-    assert sts.calls - 1 == 7
+    assert sts.calls - 1 == 8
 
 
 def test_a_success_resets_the_backoff(sts, clock):
