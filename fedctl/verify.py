@@ -70,6 +70,7 @@ from __future__ import annotations
 import binascii
 import http.client
 import json
+import json.scanner
 import logging
 import math
 import re
@@ -121,6 +122,9 @@ _REGISTERED_HEADER = frozenset({
 # Extensions this verifier understands in crit: b64 (RFC 7797), and only its default, true.
 _SUPPORTED_CRIT = frozenset({"b64"})
 _JSON = json.JSONDecoder()
+# The decoder's own C scanner: what JSONDecoder.decode runs, without its two whitespace regexes
+# (a token's JSON has no whitespace around it; when it does, the full decoder judges it).
+_SCAN = json.scanner.make_scanner(_JSON)
 _HEADER_CACHE_SIZE = 256
 
 
@@ -173,7 +177,13 @@ def _b64(segment: bytes, what: str) -> bytes:
 
 def _json_object(data: bytes, reason: str, what: str) -> dict[str, Any]:
     try:
-        value = _JSON.decode(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        try:
+            value, end = _SCAN(text, 0)
+        except StopIteration:
+            value, end = None, -1
+        if end != len(text):
+            value = _JSON.decode(text)
     except (ValueError, RecursionError):
         raise _Rejected(reason, f"{what} is not JSON") from None
     if not isinstance(value, dict):
@@ -601,10 +611,14 @@ class TokenVerifier:
         if "exp" not in claims or "iat" not in claims:
             raise _Rejected("missing_claim", f"{'exp' if 'exp' not in claims else 'iat'} claim is missing")
         exp, iat, nbf = claims["exp"], claims["iat"], claims.get("nbf", 0)
-        for name, value in (("exp", exp), ("iat", iat), ("nbf", nbf)):
-            if not _numeric_date(value):
-                raise _Rejected("bad_claim", f"{name} {_short(value, 40)} is not a NumericDate "
-                                             f"(seconds since 1970, up to year 9999)")
+        # NumericDates we can do arithmetic on: never bool, NaN, inf or 10**400 (no OverflowError).
+        numeric = (int, float)
+        if not (type(exp) in numeric and type(iat) in numeric and type(nbf) in numeric
+                and 0 <= exp <= _MAX_NUMERIC_DATE and 0 <= iat <= _MAX_NUMERIC_DATE
+                and 0 <= nbf <= _MAX_NUMERIC_DATE):
+            name, value = next((n, v) for n, v in (("exp", exp), ("iat", iat), ("nbf", nbf)) if not _numeric_date(v))
+            raise _Rejected("bad_claim", f"{name} {_short(value, 40)} is not a NumericDate "
+                                         f"(seconds since 1970, up to year 9999)")
         now = self._now()
         if now >= exp + self.leeway:
             raise _Rejected("expired", f"token expired at {exp:.0f} (now {now:.0f})")
