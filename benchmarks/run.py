@@ -217,7 +217,8 @@ def print_verifier_faults(faults: dict[str, Any]) -> None:
     print(f"trickling issuer (a byte per {t['trickle_interval_s'] * 1000:.0f} ms): cold verify() "
           f"{t['cold_verify_s']:.2f}s ({t['cold_outcome']}, fetch_timeout {t['fetch_timeout_s']:.0f}s); "
           f"warm, keys due: longest of {t['warm_verifications']} verify() on {t['warm_threads']} threads "
-          f"{t['warm_longest_verify_s'] * 1000:.1f} ms, {t['warm_rejections']} rejected  {mark(t['pass'])}")
+          f"{t['warm_longest_verify_s'] * 1000:.1f} ms (healthy issuer, same load: "
+          f"{t['healthy_longest_verify_s'] * 1000:.1f} ms), {t['warm_rejections']} rejected  {mark(t['pass'])}")
 
 
 # ---------------------------------------------------------------------------------------------
