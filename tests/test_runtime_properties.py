@@ -29,7 +29,8 @@ AUD = "https://api.example.com"
 ISSUER = LocalIssuer("https://0f2c9d3e-1177-4468-9351-2f0e0e0e0723.tokens.sts.global.api.aws")
 VERIFIER = TokenVerifier(ISSUER.issuer, [AUD], jwks=ISSUER.jwks(), max_token_bytes=4096)
 GOOD = ISSUER.mint(ROLE, AUD, lifetime=3600)
-FAST = settings(max_examples=int(__import__("os").environ.get("FEDCTL_PROPERTY_EXAMPLES", 150)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=int(__import__("os").environ.get("FEDCTL_PROPERTY_EXAMPLES", 150)), deadline=None,
+                database=None, suppress_health_check=[HealthCheck.too_slow])  # no .hypothesis/ left behind
 
 
 def b64(data: bytes) -> str:
@@ -193,7 +194,7 @@ def standin():
         yield sts
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mode=st.sampled_from([m for m in MISBEHAVIOURS if m != "hang"] + [None]),
        code=st.one_of(st.none(), st.sampled_from(["AccessDenied", "InternalFailure", "Throttling", "ServiceUnavailable",
                                                   "OutboundWebIdentityFederationDisabledException"]),
