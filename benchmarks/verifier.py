@@ -1,7 +1,8 @@
-"""The verifier: verifications per second with warm keys, against the floor and PyJWT's usual path.
+"""The verifier: verifications per second with warm keys, and how it behaves when the issuer misbehaves.
 
 For RS256 and ES384, the same token (minted by :class:`~fedctl.testing.issuer.LocalIssuer`) is checked
-three ways, each in a tight loop on one thread:
+three ways, each in a tight loop on one thread (the three loops take turns, round after round, and
+each keeps its best round, so a noisy neighbour on the machine hurts them alike):
 
 - *ours*: ``TokenVerifier(issuer, audience, jwks=...)``, ``verify(token)``: header checks, key
   choice, signature and every claim check;
@@ -11,12 +12,25 @@ three ways, each in a tight loop on one thread:
   ``jwt.decode(token, key, algorithms, audience, issuer)`` on every call, the keys served by
   ``LocalIssuer.serve()`` on 127.0.0.1 (the client caches the JWKS, so after the first call no
   request is made: this is its warm path).
+
+Faults (``run_faults``), against ``LocalIssuer.serve()`` told to misbehave:
+
+- *Key withdrawal*: the issuer stops publishing a key; with the verifier's clock stepping 1 s
+  per verification of a token signed by it, how long until the verifier rejects it (the fetch
+  itself takes milliseconds, so each refresh completes within its step).
+- *Issuer down for an hour*: good tokens keep verifying with the cached keys; JWKS requests.
+- *Trickling issuer*: a byte every 50 ms (real time). A cold verifier must wait for the keys:
+  its ``verify()`` is bounded by ``fetch_timeout`` (10 s by default), not by ``http_timeout`` per
+  read. A warm verifier whose keys are due: the longest ``verify()`` of 8 threads while the
+  refresh trickles in the background, next to the longest with a healthy issuer under the same
+  load (what 8 threads sharing the GIL cost anyway).
 """
 
 from __future__ import annotations
 
 import base64
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -93,9 +107,11 @@ def measure(seconds: float = 0.5, repeats: int = 3) -> list[dict[str, Any]]:
 
             assert pyjwk()["sub"] == SUBJECT
             requests_before = issuer.request_count()
-            ours_rate = rate(lambda: ours.verify(token), seconds, repeats)
-            floor_rate = rate(floor, seconds, repeats)
-            pyjwk_rate = rate(pyjwk, seconds, repeats)
+            ours_rate = floor_rate = pyjwk_rate = 0.0
+            for _ in range(repeats):  # interleaved rounds: each keeps its best
+                ours_rate = max(ours_rate, rate(lambda: ours.verify(token), seconds, 1))
+                floor_rate = max(floor_rate, rate(floor, seconds, 1))
+                pyjwk_rate = max(pyjwk_rate, rate(pyjwk, seconds, 1))
             rows.append({
                 "algorithm": algorithm,
                 "ours_per_s": ours_rate, "floor_per_s": floor_rate, "pyjwkclient_per_s": pyjwk_rate,
@@ -105,8 +121,13 @@ def measure(seconds: float = 0.5, repeats: int = 3) -> list[dict[str, Any]]:
     return rows
 
 
+RAISED_FLOOR_TARGET = 0.60
+
+
 def judge(row: dict[str, Any]) -> dict[str, bool | None]:
-    """The targets: RS256 >= 40% of the raw cryptography floor; >= 1.5x the PyJWKClient path.
+    """The targets kept from before: RS256 >= 50% of the raw cryptography floor; >= 1.5x the PyJWKClient path.
+
+    (The raised target, RS256 >= 60% of the floor, is judged in :func:`run`.)
 
     The 1.5x target is n/a (None) where even the bare signature check is not 1.5x the PyJWKClient
     path (ES384: the P-384 verify is ~90% of either path's time), since no verifier can beat its
@@ -115,7 +136,7 @@ def judge(row: dict[str, Any]) -> dict[str, bool | None]:
     ceiling = row["floor_per_s"] / row["pyjwkclient_per_s"]
     verdict: dict[str, bool | None] = {}
     if row["algorithm"] == "RS256":
-        verdict["vs_floor"] = row["ours_vs_floor"] >= 0.40
+        verdict["vs_floor"] = row["ours_vs_floor"] >= 0.50
     if ceiling >= 1.5:
         verdict["vs_pyjwkclient"] = row["ours_vs_pyjwkclient"] >= 1.5
     else:
@@ -126,8 +147,153 @@ def judge(row: dict[str, Any]) -> dict[str, bool | None]:
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
-    rows = measure(seconds=0.25 if quick else 1.0, repeats=3)
+    rows = measure(seconds=0.25 if quick else 0.5, repeats=3 if quick else 6)
     for row in rows:
         row["targets"] = judge(row)
+        if row["algorithm"] == "RS256":
+            row["targets"]["vs_floor_raised"] = row["ours_vs_floor"] >= RAISED_FLOOR_TARGET
         row["pass"] = all(v for v in row["targets"].values() if v is not None)
     return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Faults
+# ---------------------------------------------------------------------------------------------
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _inline(target: Callable[[], None]) -> None:
+    target()
+
+
+def withdrawal(*, max_age: int | None, limit: int = 7200) -> dict[str, Any]:
+    """Seconds from a key's withdrawal until the verifier rejects a token signed with it."""
+    from fedctl.errors import TokenRejected
+    from fedctl.testing.issuer import LocalIssuer
+    from fedctl.verify import TokenVerifier
+
+    clock = _Clock()
+    issuer = LocalIssuer()
+    issuer.jwks_max_age = max_age
+    with issuer.serve():
+        verifier = TokenVerifier(issuer.issuer, [AUDIENCE], _clock=clock, _spawn=_inline)
+        token = issuer.mint(SUBJECT, AUDIENCE, now=clock(), lifetime=3600 * 3)
+        verifier.verify(token)
+        issuer.rotate("RS256")
+        issuer.retire("RSA_0")
+        rejected_after, reason = None, None
+        for second in range(1, limit + 1):
+            clock.now += 1
+            try:
+                verifier.verify(token)
+            except TokenRejected as rejection:
+                rejected_after, reason = second, rejection.reason
+                break
+        fetches = issuer.request_count("/.well-known/jwks.json")
+    bound = (300 if max_age is None else min(max(max_age, 120), 86_400)) + 1
+    return {"cache_control_max_age": max_age, "rejected_after_s": rejected_after, "reason": reason,
+            "bound_s": bound, "jwks_fetches": fetches,
+            "pass": rejected_after is not None and rejected_after <= bound and reason == "unknown_kid"}
+
+
+def issuer_down(*, seconds: int = 3600) -> dict[str, Any]:
+    """The issuer answers 503 for ``seconds``: do good tokens keep verifying, and how often is it asked?"""
+    from fedctl.errors import TokenRejected
+    from fedctl.testing.issuer import LocalIssuer
+    from fedctl.verify import TokenVerifier
+
+    clock = _Clock()
+    issuer = LocalIssuer()
+    with issuer.serve():
+        verifier = TokenVerifier(issuer.issuer, [AUDIENCE], _clock=clock, _spawn=_inline)
+        verifier.verify(issuer.mint(SUBJECT, AUDIENCE, now=clock()))
+        issuer.fault = "down"
+        before = issuer.request_count()
+        rejected = 0
+        token = issuer.mint(SUBJECT, AUDIENCE, now=clock(), lifetime=seconds + 600)
+        for _ in range(seconds):
+            clock.now += 1
+            try:
+                verifier.verify(token)
+            except TokenRejected:
+                rejected += 1
+        asked = issuer.request_count() - before
+    return {"down_s": seconds, "verifications": seconds, "rejected": rejected, "issuer_requests": asked,
+            "pass": rejected == 0 and asked <= seconds / verifier.min_refresh_interval + 1}
+
+
+def trickle(*, threads: int = 8, seconds: float = 3.0) -> dict[str, Any]:
+    """A trickling issuer (a byte per 50 ms): the cold verify() and the longest warm one."""
+    from fedctl.errors import TokenRejected
+    from fedctl.testing.issuer import LocalIssuer
+    from fedctl.verify import TokenVerifier
+
+    issuer = LocalIssuer()
+    with issuer.serve(lifetime=120):
+        token = issuer.mint(SUBJECT, AUDIENCE, lifetime=3600)
+        issuer.fault = "trickle"
+        cold = TokenVerifier(issuer.issuer, [AUDIENCE])  # defaults: http_timeout 5 s, fetch_timeout 10 s
+        started = time.perf_counter()
+        try:
+            cold.verify(token)
+            cold_outcome = "accepted"
+        except TokenRejected as rejection:
+            cold_outcome = rejection.reason
+        cold_s = time.perf_counter() - started
+
+        issuer.fault = None
+        clock = _Clock()
+        warm = TokenVerifier(issuer.issuer, [AUDIENCE], _clock=clock)
+        warm.verify(token)
+
+        def load() -> tuple[float, int, int]:
+            """The longest verify() of ``threads`` threads verifying for ``seconds``."""
+            longest, count, errors = 0.0, 0, 0
+            lock = threading.Lock()
+            stop = time.perf_counter() + seconds
+
+            def work() -> None:
+                nonlocal longest, count, errors
+                mine, n, bad = 0.0, 0, 0
+                while time.perf_counter() < stop:
+                    began = time.perf_counter()
+                    try:
+                        warm.verify(token)
+                    except TokenRejected:
+                        bad += 1
+                    mine = max(mine, time.perf_counter() - began)
+                    n += 1
+                with lock:
+                    longest, count, errors = max(longest, mine), count + n, errors + bad
+
+            workers = [threading.Thread(target=work) for _ in range(threads)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            return longest, count, errors
+
+        # The same load with a healthy issuer and fresh keys: what the GIL alone costs 8 threads.
+        baseline, _, _ = load()
+        issuer.fault = "trickle"
+        clock.now += 301  # the keys are due: the next verify() starts a background refresh
+        longest, count, errors = load()
+        issuer.fault = None
+    return {"trickle_interval_s": 0.05, "cold_verify_s": cold_s, "cold_outcome": cold_outcome,
+            "fetch_timeout_s": cold.fetch_timeout, "warm_threads": threads, "warm_verifications": count,
+            "warm_rejections": errors, "warm_longest_verify_s": longest, "healthy_longest_verify_s": baseline,
+            "pass": cold_s <= cold.fetch_timeout + 1.0 and errors == 0 and longest < 0.5}
+
+
+def run_faults(quick: bool = False) -> dict[str, Any]:
+    return {
+        "withdrawal": [withdrawal(max_age=None), withdrawal(max_age=120), withdrawal(max_age=3600)],
+        "issuer_down": issuer_down(seconds=600 if quick else 3600),
+        "trickle": trickle(seconds=1.0 if quick else 3.0),
+    }

@@ -31,9 +31,13 @@ _EXPORTS = {
     "ExchangeError": "fedctl.errors",
     "FederationError": "fedctl.errors",
     "MissingDependencyError": "fedctl.errors",
-    "TokenRequestError": "fedctl.errors",
-    "TokenRejected": "fedctl.errors",
     "ValidationError": "fedctl.errors",
+    "FederationDisabledError": "fedctl.errors",
+    "TokenRequestError": "fedctl.errors",
+    "StsConfigurationError": "fedctl.errors",
+    "StsFederationDisabled": "fedctl.errors",
+    "TokenRejected": "fedctl.errors",
+    "KeysUnavailable": "fedctl.errors",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -74,29 +74,34 @@ def decode_claims(token: str) -> dict[str, Any]:
 
 
 def _token(options: argparse.Namespace) -> int:
-    from .errors import FederationError
+    import time
+
+    from .errors import ValidationError
     from .tokens import AwsTokenSupplier
+    from components.rules import Violation
 
     tags = {}
     for item in options.tag or []:
         key, sep, value = item.partition("=")
         if not sep:
-            print(f"fedctl token: --tag {item!r}: expected KEY=VALUE", file=sys.stderr)
-            return EXIT_ERROR
+            raise ValidationError("fedctl token", [Violation("--tag", item, "must be KEY=VALUE", code="cli.tag")])
         tags[key] = value
-    try:
-        supplier = AwsTokenSupplier(options.audience, signing_algorithm=options.algorithm,
-                                    duration_seconds=options.duration, tags=tags or None,
-                                    region=options.region, sts_client=_sts_client(options))
-        token = supplier.get_token()
-    except (FederationError, ValueError) as error:
-        print(f"fedctl token: {error}", file=sys.stderr)
-        return EXIT_ERROR
+    # One token, then exit: no background thread; say on stderr what a newly enabled account waits for.
+    # Errors reach main(): 1 when STS refused (a finding), 2 when it could not ask (input, region, feature off).
+    supplier = AwsTokenSupplier(options.audience, signing_algorithm=options.algorithm,
+                                duration_seconds=options.duration, tags=tags or None,
+                                region=options.region, sts_client=_sts_client(options),
+                                ready_timeout=options.ready_timeout, background_refresh=False,
+                                progress=_progress(False))
+    token = supplier.get_token()
     if options.format == "google-executable":
         # The executable-sourced credential response google-auth reads (credential_source.executable).
-        expiry = supplier.expiration
+        # google-auth compares expiration_time with this host's clock, so it is given in that
+        # clock: now plus the life AWS gave the token, right even on a host whose clock is off.
+        left = supplier.expires_in
         print(json.dumps({"version": 1, "success": True, "token_type": "urn:ietf:params:oauth:token-type:jwt",
-                          "id_token": token, "expiration_time": int(expiry.timestamp()) if expiry else None}))
+                          "id_token": token,
+                          "expiration_time": int(time.time() + left) if left is not None else None}))
     elif options.format == "raw":
         print(token)
     else:
@@ -105,21 +110,14 @@ def _token(options: argparse.Namespace) -> int:
 
 
 def _verify(options: argparse.Namespace) -> int:
-    from .errors import TokenRejected
     from .verify import TokenVerifier
 
+    # Errors reach main(): 1 when the token is bad, 2 when the issuer's keys could not be fetched.
     token = sys.stdin.read().strip()
-    try:
-        verifier = TokenVerifier(options.issuer, options.audience,
-                                 algorithms=tuple(options.algorithm or ("RS256", "ES384")),
-                                 subjects=options.subject or None)
-        claims = verifier.verify(token)
-    except TokenRejected as rejection:
-        print(f"fedctl verify: rejected ({rejection.reason}): {rejection}", file=sys.stderr)
-        return EXIT_VIOLATIONS
-    except ValueError as error:
-        print(f"fedctl verify: {error}", file=sys.stderr)
-        return EXIT_ERROR
+    verifier = TokenVerifier(options.issuer, options.audience,
+                             algorithms=tuple(options.algorithm or ("RS256", "ES384")),
+                             subjects=options.subject or None, fetch_timeout=options.fetch_timeout)
+    claims = verifier.verify(token)
     print(json.dumps(claims, indent=2, sort_keys=True))
     return EXIT_OK
 
@@ -139,7 +137,8 @@ def _exchange(options: argparse.Namespace) -> int:
     from .exchange import exchange, token_supplier_factory
 
     result = exchange(options.relying_party_command, _stack_outputs(options), options.workload, options,
-                      supplier_for=token_supplier_factory(region=options.region, sts_client=_sts_client(options)),
+                      supplier_for=token_supplier_factory(region=options.region, sts_client=_sts_client(options),
+                                                          progress=_progress(False)),
                       progress=_progress(False))
     print(result.summary)
     return EXIT_OK
@@ -188,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--algorithm", default="RS256", choices=["RS256", "ES384"])
     token.add_argument("--duration", type=int, default=300, help="lifetime in seconds (60-3600, default 300)")
     token.add_argument("--tag", action="append", help="request tag KEY=VALUE (repeatable)")
+    token.add_argument("--ready-timeout", type=float, default=30, metavar="SECONDS",
+                       help="right after the account enables federation AWS refuses tokens for ~10 s: "
+                            "keep retrying that refusal this long (default 30, 0: do not wait)")
     shown = token.add_mutually_exclusive_group()
     shown.add_argument("--raw", dest="format", action="store_const", const="raw",
                        help="print the raw token (a credential: handle it like one)")
@@ -201,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--audience", action="append", required=True, help="an accepted audience (repeatable)")
     verify.add_argument("--subject", action="append", help="an accepted subject, i.e. role ARN (repeatable)")
     verify.add_argument("--algorithm", action="append", choices=["RS256", "ES384"], help="accepted algorithm")
+    verify.add_argument("--fetch-timeout", type=float, default=10, metavar="SECONDS",
+                        help="longest wait for the issuer's discovery document and keys, all in (default 10)")
     verify.set_defaults(handler=_verify)
 
     exchange = commands.add_parser("exchange", help="prove a deployed trust works: AWS token -> relying party token",

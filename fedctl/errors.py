@@ -10,7 +10,10 @@ from components.rules.errors import (  # noqa: F401 - re-exported
     ExchangeError,
     FederationDisabledError,
     FederationError,
+    KeysUnavailable,
     MissingDependencyError,
+    StsConfigurationError,
+    StsFederationDisabled,
     TokenRejected,
     TokenRequestError,
     ValidationError,
@@ -18,6 +21,7 @@ from components.rules.errors import (  # noqa: F401 - re-exported
 )
 
 __all__ = [
-    "ConfigurationError", "ExchangeError", "FederationDisabledError", "FederationError", "MissingDependencyError",
-    "TokenRejected", "TokenRequestError", "ValidationError", "missing_dependency",
+    "ConfigurationError", "ExchangeError", "FederationDisabledError", "FederationError", "KeysUnavailable",
+    "MissingDependencyError", "StsConfigurationError", "StsFederationDisabled", "TokenRejected", "TokenRequestError",
+    "ValidationError", "missing_dependency",
 ]

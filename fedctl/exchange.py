@@ -48,12 +48,18 @@ def workload_outputs(outputs: Mapping[str, Any], workload: str) -> Mapping[str, 
     return workloads[workload]
 
 
-def token_supplier_factory(*, region: str | None, sts_client: Any) -> Callable[[str, str], Any]:
-    """``supplier_for(audience, algorithm)``: an AwsTokenSupplier for one relying party's request."""
+def token_supplier_factory(*, region: str | None, sts_client: Any,
+                           progress: Callable[[str], None] | None = None) -> Callable[[str, str], Any]:
+    """``supplier_for(audience, algorithm)``: an AwsTokenSupplier for one relying party's request.
+
+    A command exchanges and exits, so no background refresh; ``progress`` hears what a newly
+    enabled account makes it wait for.
+    """
     def supplier_for(audience: str, algorithm: str) -> Any:
         from .tokens import AwsTokenSupplier
 
-        return AwsTokenSupplier([audience], signing_algorithm=algorithm, region=region, sts_client=sts_client)
+        return AwsTokenSupplier([audience], signing_algorithm=algorithm, region=region, sts_client=sts_client,
+                                background_refresh=False, progress=progress)
     return supplier_for
 
 

@@ -73,14 +73,14 @@ def test_token_speaks_googles_executable_credential_format(capsys, sts):
 
 def test_token_explains_a_disabled_account(capsys, sts):
     sts.fail_with("OutboundWebIdentityFederationDisabledException")
-    code, out, err = run(capsys, "token", "--audience", "a", *sts_args(sts))
+    code, out, err = run(capsys, "token", "--audience", "a", "--ready-timeout", "0", *sts_args(sts))
     assert code == 2 and out == ""
     assert "not enabled on this AWS account" in err
 
 
 def test_token_refuses_a_bad_tag(capsys, sts):
     code, _, err = run(capsys, "token", "--audience", "a", "--tag", "no-equals", *sts_args(sts))
-    assert code == 2 and "expected KEY=VALUE" in err
+    assert code == 2 and "--tag: 'no-equals' must be KEY=VALUE" in err
 
 
 # -- fedctl verify --------------------------------------------------------------------------------

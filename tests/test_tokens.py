@@ -1,7 +1,12 @@
-"""AwsTokenSupplier against the STS stand-in: what it sends, caching, refresh, errors."""
+"""AwsTokenSupplier against the STS stand-in: what it sends, caching, refresh, errors.
+
+Behaviour under faults (outages, skew, readiness after Enable, odd replies) is in
+``test_tokens_faults.py``. Tokens are compared by fingerprint so a failing assertion never prints one.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import subprocess
 import sys
@@ -36,7 +41,15 @@ def sts(issuer, clock):
 
 
 def supplier_for(sts, clock, audiences=("https://api.example.com",), **kwargs):
+    # Inline refreshes (the first caller in the advisory window refreshes) keep these tests
+    # deterministic; the background thread has its own tests in test_tokens_faults.py.
+    kwargs.setdefault("background_refresh", False)
     return AwsTokenSupplier(list(audiences), sts_client=sts.client(), _clock=clock, **kwargs)
+
+
+def fp(token):
+    """A token's fingerprint: what assertions compare, so a failure never prints a token."""
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
 def claims_of(token):
@@ -74,7 +87,7 @@ def test_always_sends_algorithm_and_duration_even_at_defaults(sts, clock):
 def test_returns_the_jwt_sts_minted_for_the_role(sts, clock):
     token = supplier_for(sts, clock, tags={"job": "42"}).get_token()
     claims = claims_of(token)
-    assert token == sts.tokens[0]
+    assert fp(token) == fp(sts.tokens[0])
     assert claims["sub"] == ROLE_ARN
     assert claims["aud"] == "https://api.example.com"
     assert claims[AWS_CLAIMS]["request_tags"] == {"job": "42"}
@@ -87,7 +100,7 @@ def test_second_call_is_served_from_the_cache(sts, clock):
     supplier = supplier_for(sts, clock)
     first = supplier.get_token()
     clock.advance(100)
-    assert supplier.get_token() == first
+    assert fp(supplier.get_token()) == fp(first)
     assert sts.calls == 1
 
 
@@ -95,9 +108,9 @@ def test_300s_token_is_refreshed_when_less_than_60s_remain(sts, clock):
     supplier = supplier_for(sts, clock, duration_seconds=300)
     first = supplier.get_token()
     clock.advance(239)
-    assert supplier.get_token() == first
+    assert fp(supplier.get_token()) == fp(first)
     clock.advance(2)
-    assert supplier.get_token() != first
+    assert fp(supplier.get_token()) != fp(first)
     assert sts.calls == 2
 
 
@@ -123,13 +136,13 @@ def test_60s_token_is_still_cached_for_half_its_life(sts, clock):
     assert sts.calls == 2
 
 
-def test_refresh_follows_the_expiration_sts_returned(issuer, clock):
-    # STS's clock runs 100 s behind ours: its Expiration is 200 s away by our clock, so the
-    # token must be refreshed 60 s before that, at +140 s, not at +240 s.
+def test_refresh_follows_the_lifetime_sts_granted_not_the_hosts_clock(issuer, clock):
+    # STS's clock runs 100 s behind ours. AWS's clock is the one relying parties agree with, so
+    # the token lives its full 300 s: refreshed 60 s before that (+240 s), not at +140 s.
     with StsStandin(issuer, clock=lambda: clock() - 100).serve() as sts:
         supplier = supplier_for(sts, clock, duration_seconds=300)
         supplier.get_token()
-        clock.advance(139)
+        clock.advance(239)
         supplier.get_token()
         assert sts.calls == 1
         clock.advance(2)
@@ -164,7 +177,7 @@ def test_32_threads_share_one_sts_call(sts, clock):
     for thread in threads:
         thread.join(timeout=10)
     assert sts.calls == 1
-    assert len(seen) == 32 * 200 and set(seen) == {sts.tokens[0]}
+    assert len(seen) == 32 * 200 and {fp(t) for t in seen} == {fp(sts.tokens[0])}
 
 
 def test_32_threads_share_one_sts_call_per_refresh(sts, clock):
@@ -187,13 +200,14 @@ def test_32_threads_share_one_sts_call_per_refresh(sts, clock):
     assert sts.calls == 2
 
 
-def test_failed_refresh_is_retried_on_the_next_call(sts, clock):
+def test_failed_first_call_is_retried_once_the_backoff_step_has_passed(sts, clock):
     supplier = supplier_for(sts, clock)
     sts.fail_with("AccessDenied")
     with pytest.raises(TokenRequestError):
         supplier.get_token()
     sts.fail_with(None)
-    assert supplier.get_token() == sts.tokens[0]
+    clock.advance(1.01)  # the first backoff step is at most 1 s
+    assert fp(supplier.get_token()) == fp(sts.tokens[0])
     assert sts.calls == 2
 
 
@@ -214,7 +228,7 @@ def test_failed_refresh_is_retried_on_the_next_call(sts, clock):
 def test_sts_error_code_maps_to_an_actionable_message(sts, clock, code, hint):
     sts.fail_with(code)
     with pytest.raises(TokenRequestError) as raised:
-        supplier_for(sts, clock).get_token()
+        supplier_for(sts, clock, ready_timeout=0).get_token()
     assert raised.value.code == code
     assert hint in str(raised.value)
 
@@ -245,12 +259,15 @@ def test_unreachable_sts_is_a_token_request_error(issuer, clock):
 
 
 def test_no_region_anywhere_is_a_clear_error(monkeypatch, tmp_path):
+    from fedctl.errors import ConfigurationError
+
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     with pytest.raises(TokenRequestError) as raised:
         AwsTokenSupplier(["https://api.example.com"])
     assert raised.value.code == "NoRegion"
+    assert isinstance(raised.value, ConfigurationError) and raised.value.exit_code == 2
     assert "region" in str(raised.value) and "AWS_REGION" in str(raised.value)
 
 
@@ -306,11 +323,38 @@ def test_aws_global_region_is_refused():
     ],
 )
 def test_invalid_argument_is_rejected_naming_it(kwargs, named):
+    from fedctl.errors import ValidationError
+
     arguments = {"audiences": ["https://api.example.com"], "region": "us-east-1", **kwargs}
     audiences = arguments.pop("audiences")
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(ValidationError) as raised:
         AwsTokenSupplier(audiences, **arguments)
     assert named in str(raised.value)
+    assert isinstance(raised.value, ValueError)  # `except ValueError` keeps working
+    # The shared rules' codes: the same input gets the same code in a component, the stack or here.
+    assert raised.value.codes and all(code.startswith("aws.") for code in raised.value.codes)
+
+
+@pytest.mark.parametrize(
+    "kwargs, code",
+    [
+        ({"ready_timeout": -1}, "tokens.ready-timeout"),
+        ({"ready_timeout": float("nan")}, "tokens.ready-timeout"),
+        ({"ready_timeout": "30"}, "tokens.ready-timeout"),
+        ({"advisory_margin": 300}, "tokens.advisory-margin"),
+        ({"advisory_margin": -1}, "tokens.advisory-margin"),
+        ({"mandatory_margin": True}, "tokens.mandatory-margin"),
+        ({"advisory_margin": 20, "mandatory_margin": 30}, "tokens.mandatory-margin.order"),
+        ({"background_refresh": "yes"}, "tokens.background-refresh"),
+        ({"progress": "stderr"}, "tokens.progress"),
+    ],
+)
+def test_invalid_fault_handling_option_is_a_validation_error_with_a_stable_code(kwargs, code):
+    from fedctl.errors import ValidationError
+
+    with pytest.raises(ValidationError) as raised:
+        AwsTokenSupplier(["https://api.example.com"], region="us-east-1", **kwargs)
+    assert raised.value.codes == [code]
 
 
 # -- secrecy ----------------------------------------------------------------------------
@@ -333,7 +377,7 @@ def test_token_never_appears_in_log_records(sts, clock, caplog):
 def test_token_never_appears_in_exception_text(sts, clock):
     supplier = supplier_for(sts, clock)
     token = supplier.get_token()
-    clock.advance(290)
+    clock.advance(295)  # inside the mandatory window: the failure is raised
     sts.fail_with("AccessDenied")
     with pytest.raises(TokenRequestError) as raised:
         supplier.get_token()

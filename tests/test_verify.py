@@ -1,4 +1,7 @@
-"""TokenVerifier against a served LocalIssuer: good tokens, a corpus of bad ones, JWKS caching."""
+"""TokenVerifier against a served LocalIssuer: good tokens, a corpus of bad ones, JWKS caching.
+
+Faults of the issuer (withdrawn keys, outages, trickling answers) are in ``test_verify_faults.py``.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from conftest import FakeClock
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from fedctl.errors import TokenRejected
+from fedctl.errors import TokenRejected, ValidationError
 from fedctl.testing.issuer import JWKS_PATH, LocalIssuer
 from fedctl.verify import TokenVerifier
 
@@ -186,16 +189,25 @@ def test_rejects_tampered_payload(issuer, verifier):
 
 
 def test_rejects_oversized_token_before_parsing(issuer, verifier):
-    token = issuer.mint(ROLE, AUD, extra_claims={"padding": "x" * 20000})
+    token = issuer.mint(ROLE, AUD, extra_claims={"padding": "x" * 30000})
+    assert len(token) > verifier.max_token_bytes
     assert rejection(verifier, token).reason == "oversized"
 
 
+def test_rejects_a_token_over_a_configured_cap_whatever_its_content(issuer):
+    verifier = TokenVerifier(issuer.issuer, [AUD], max_token_bytes=100)
+    assert rejection(verifier, "é" * 101).reason == "oversized"  # before even the ASCII check
+    assert rejection(verifier, b"\xff" * 101).reason == "oversized"
+
+
 @pytest.mark.parametrize(
-    "garbage",
-    ["", "garbage", "a.b.c", "..", "a.b", "eyJhbGciOiJSUzI1NiJ9.e30", "é.é.é", "W10.e30.", None, 42, b"\xff\xfe"],
+    "garbage, reason",
+    [("", "malformed"), ("garbage", "malformed"), ("a.b", "malformed"), ("eyJhbGciOiJSUzI1NiJ9.e30", "malformed"),
+     ("é.é.é", "malformed"), (None, "malformed"), (42, "malformed"), (b"\xff\xfe", "malformed"),
+     ("a.b.c", "bad_encoding"), ("..", "bad_encoding"), ("W10.e30.", "bad_header"), ("a.b.c.d.e", "encrypted")],
 )
-def test_rejects_garbage_as_malformed_without_crashing(verifier, garbage):
-    assert rejection(verifier, garbage).reason == "malformed"
+def test_rejects_garbage_with_a_precise_reason_without_crashing(verifier, garbage, reason):
+    assert rejection(verifier, garbage).reason == reason
 
 
 def test_rejects_non_string_alg_without_crashing(issuer, verifier):
@@ -294,11 +306,16 @@ def test_static_jwks_verifies_offline():
 
 
 @pytest.mark.parametrize(
-    "url", ["http://issuer.example.com", "ftp://127.0.0.1", "127.0.0.1:8080", "http://10.0.0.1:8080", "https://"]
+    "url, code",
+    [("http://issuer.example.com", "verify.issuer.scheme"), ("ftp://127.0.0.1", "verify.issuer.scheme"),
+     ("127.0.0.1:8080", "verify.issuer.host"), ("http://10.0.0.1:8080", "verify.issuer.scheme"),
+     ("https://", "verify.issuer.host")],
 )
-def test_non_https_non_loopback_issuer_is_refused(url):
-    with pytest.raises(ValueError, match="issuer="):
+def test_non_https_non_loopback_issuer_is_refused(url, code):
+    with pytest.raises(ValidationError) as raised:
         TokenVerifier(url, [AUD])
+    assert raised.value.codes == [code]
+    assert isinstance(raised.value, ValueError)  # `except ValueError` keeps working
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080"])
@@ -308,11 +325,12 @@ def test_http_loopback_issuer_is_allowed(url):
 
 @pytest.mark.parametrize("algorithms", [["RS256", "HS256"], ["none"], ["ES256"], []])
 def test_algorithms_outside_rs256_es384_are_refused(algorithms):
-    with pytest.raises(ValueError, match="algorithms="):
+    with pytest.raises(ValidationError) as raised:
         TokenVerifier("https://issuer.example.com", [AUD], algorithms=algorithms)
+    assert raised.value.codes == ["verify.algorithms"]
 
 
-# -- the compact JWS parser: as strict as PyJWT's ----------------------------------------
+# -- the compact JWS parser: strict, and one spelling per token ------------------------------
 
 def _respelled(token: str, index: int, segment: str) -> str:
     parts = token.split(".")
@@ -324,7 +342,7 @@ def _respelled(token: str, index: int, segment: str) -> str:
 def test_rejects_a_segment_outside_the_base64url_alphabet(issuer, verifier, index):
     token = issuer.mint(ROLE, AUD)
     segment = token.split(".")[index]
-    assert rejection(verifier, _respelled(token, index, segment[:4] + "+/" + segment[6:])).reason == "malformed"
+    assert rejection(verifier, _respelled(token, index, segment[:4] + "+/" + segment[6:])).reason == "bad_encoding"
 
 
 def test_rejects_a_non_canonical_signature_encoding(issuer, verifier):
@@ -337,25 +355,67 @@ def test_rejects_a_non_canonical_signature_encoding(issuer, verifier):
     respelled = signature[:-1] + alphabet[last | 1 if not last & 1 else last & ~1]
     with pytest.raises(jwt.DecodeError):  # PyJWT is what the strictness is measured against
         jwt.get_unverified_header(_respelled(rsa_token, 2, respelled))
-    assert rejection(verifier, _respelled(rsa_token, 2, respelled)).reason == "malformed"
+    assert rejection(verifier, _respelled(rsa_token, 2, respelled)).reason == "non_canonical"
     assert verifier.verify(token)["sub"] == ROLE
 
 
-def test_accepts_padding_on_an_aligned_segment_as_pyjwt_does(issuer, verifier):
+@pytest.mark.parametrize("padding", ["==", "=", "==="])
+def test_rejects_padding_even_where_it_would_align_the_segment(issuer, verifier, padding):
+    # RFC 7515 spells segments unpadded; with '==' accepted, one token had two spellings and a
+    # replay cache keyed on the token string could be bypassed.
     token = issuer.mint(ROLE, AUD)
-    signature = token.split(".")[2]  # 342 characters: two '=' make it 4-aligned
-    assert verifier.verify(_respelled(token, 2, signature + "=="))["sub"] == ROLE
-    assert rejection(verifier, _respelled(token, 2, signature + "===")).reason == "malformed"
-    assert rejection(verifier, _respelled(token, 2, signature + "=")).reason == "malformed"
+    signature = token.split(".")[2]  # 342 characters: two '=' would make it 4-aligned
+    assert rejection(verifier, _respelled(token, 2, signature + padding)).reason == "non_canonical"
 
 
-@pytest.mark.parametrize("header", [
-    {"alg": "RS256", "kid": "RSA_0", "crit": ["exp"]},
-    {"alg": "RS256", "kid": "RSA_0", "crit": []},
-    {"alg": "RS256", "kid": "RSA_0", "crit": "b64"},
-    {"alg": "RS256", "kid": "RSA_0", "b64": False, "crit": ["b64"]},
-    {"alg": "RS256", "kid": 7},
+@pytest.mark.parametrize("header, reason", [
+    ({"alg": "RS256", "kid": "RSA_0", "crit": ["exp"]}, "bad_crit"),  # exp is absent from the header
+    ({"alg": "RS256", "kid": "RSA_0", "crit": ["kid"]}, "bad_crit"),  # a registered header parameter
+    ({"alg": "RS256", "kid": "RSA_0", "crit": []}, "bad_crit"),
+    ({"alg": "RS256", "kid": "RSA_0", "crit": "b64"}, "bad_crit"),
+    ({"alg": "RS256", "kid": "RSA_0", "crit": [7]}, "bad_crit"),
+    ({"alg": "RS256", "kid": "RSA_0", "exp": 1, "crit": ["exp"]}, "unsupported_crit"),
+    ({"alg": "RS256", "kid": "RSA_0", "b64": False, "crit": ["b64"]}, "unencoded_payload"),
+    ({"alg": "RS256", "kid": 7}, "bad_kid"),
+    ({"alg": "RS256", "kid": ["RSA_0"]}, "bad_kid"),
+    ({"alg": "RSA-OAEP", "enc": "A256GCM", "kid": "RSA_0"}, "encrypted"),
 ])
-def test_rejects_headers_pyjwt_refuses(issuer, verifier, header):
+def test_rejects_each_bad_header_for_its_own_reason(issuer, verifier, header, reason):
     claims = jwt.decode(issuer.mint(ROLE, AUD), options={"verify_signature": False})
-    assert rejection(verifier, forge(header, claims, b"x")).reason == "malformed"
+    assert rejection(verifier, forge(header, claims, b"x")).reason == reason
+
+
+def test_rejects_a_json_array_header(verifier):
+    token = ".".join([b64(b"[]"), b64(b"{}"), b64(b"x")])
+    assert rejection(verifier, token).reason == "bad_header"
+
+
+def test_rejects_a_compact_jwe(verifier):
+    header = b64(json.dumps({"alg": "RSA-OAEP", "enc": "A256GCM"}).encode())
+    assert rejection(verifier, ".".join([header, "a" * 10, "b" * 16, "c" * 20, "d" * 22])).reason == "encrypted"
+
+
+def test_accepts_the_largest_token_aws_mints(issuer, verifier):
+    # AWS's limit: a decoded payload of 14,984 bytes (about 20.4 KB of RS256 token); one more
+    # byte and STS answers JWTPayloadSizeExceededException.
+    token = mint_with_payload_of(issuer, 14_984)
+    payload = token.split(".")[1]
+    assert len(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))) == 14_984
+    assert 20_000 < len(token) < 21_000
+    assert verifier.verify(token)["sub"] == ROLE
+
+
+def mint_with_payload_of(issuer: LocalIssuer, size: int) -> str:
+    """A token whose JSON payload is exactly ``size`` bytes: AWS-shaped, its bulk in 50 request tags
+    (keys up to 128 characters, values up to 256, as STS allows)."""
+    def payload_size(tags):
+        payload = issuer.mint(ROLE, AUD, request_tags=tags).split(".")[1]
+        return len(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+    tags = {f"{n:02d}".ljust(128, "k"): "" for n in range(50)}
+    missing = size - payload_size(tags)
+    for key in tags:
+        tags[key] = "v" * min(256, max(missing, 0))
+        missing -= len(tags[key])
+    assert missing == 0 and payload_size(tags) == size
+    return issuer.mint(ROLE, AUD, request_tags=tags)

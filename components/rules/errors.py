@@ -15,7 +15,13 @@ error                             meaning                                       
 :class:`MissingDependencyError`   an optional package is not installed                    2
 :class:`FederationDisabledError`  the account has outbound identity federation off        2
 :class:`TokenRequestError`        STS refused or failed to mint a token                   1
+:class:`StsConfigurationError`    no region, or the global STS endpoint (a                2
+                                  ``TokenRequestError`` and a ``ConfigurationError``)
+:class:`StsFederationDisabled`    STS says the account has federation off (a              2
+                                  ``TokenRequestError`` and a ``FederationDisabledError``)
 :class:`TokenRejected`            a token failed verification                             1
+:class:`KeysUnavailable`          the issuer's keys could not be fetched (a               2
+                                  ``TokenRejected`` with reason ``jwks_unavailable``)
 :class:`ExchangeError`            a relying party refused the token                       1
 ================================  =====================================================  ====
 
@@ -112,17 +118,75 @@ class TokenRequestError(FederationError):
     """STS would not mint a web identity token.
 
     ``code`` is AWS's error code (``AccessDenied``, ``OutboundWebIdentityFederationDisabledException``,
-    ...) or a local one when the answer made no sense. AWS's own message and request ID are kept.
+    ...) or a local one when the answer made no sense. AWS's own message and request ID are kept,
+    verbatim, in the message and in the attributes below, because AWS's text names the policy
+    that refused (a permissions boundary, a session policy, an SCP, ...) and the request ID is
+    what AWS support asks for.
+
+    Attributes (all optional, ``None`` when unknown):
+        aws_message: AWS's ``Error.Message``, verbatim.
+        request_id: AWS's request ID.
+        http_status: The HTTP status of STS's answer.
+        explanation: What the error most likely means and what to change (our words).
+        denied_by: For ``AccessDenied``: which kind of policy refused, as a stable code
+            (``identity-policy``, ``identity-policy-deny``, ``permissions-boundary``,
+            ``session-policy``, ``service-control-policy``, ``resource-control-policy``,
+            ``vpc-endpoint-policy``, ``federated-user-session``), or ``None`` if AWS's text
+            did not say.
+        transient: True when trying again later may succeed (throttling, 5xx, network).
     """
 
     code = "token-request"
     exit_code = EXIT_FINDINGS
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        aws_message: str | None = None,
+        request_id: str | None = None,
+        http_status: int | None = None,
+        explanation: str | None = None,
+        denied_by: str | None = None,
+        transient: bool = False,
+    ) -> None:
         super().__init__(message, code=code)
+        self.aws_message = aws_message
+        self.request_id = request_id
+        self.http_status = http_status
+        self.explanation = explanation
+        self.denied_by = denied_by
+        self.transient = transient
 
     def __str__(self) -> str:
         return f"{self.message} [{self.code}]"
+
+    def again(self) -> "TokenRequestError":
+        """A fresh copy (same type, code, message and attributes) to raise in another caller.
+
+        One exception object must not be raised in many threads: each raise appends to its
+        traceback. The copy's ``__cause__`` is the original.
+        """
+        copy = type(self).__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.args = self.args
+        copy.__cause__ = self
+        return copy
+
+
+class StsConfigurationError(TokenRequestError, ConfigurationError):
+    """STS cannot be asked as configured: no region anywhere, or the global endpoint (``NoRegion``,
+    ``GlobalEndpoint``). Nothing was sent; fix the configuration."""
+
+    exit_code = EXIT_CANNOT_CHECK
+
+
+class StsFederationDisabled(TokenRequestError, FederationDisabledError):
+    """STS answered ``OutboundWebIdentityFederationDisabled(Exception)``: the account's switch is off
+    (or was switched on less than about 12 s ago and has not taken effect yet)."""
+
+    exit_code = EXIT_CANNOT_CHECK
 
 
 class TokenRejected(FederationError):
@@ -137,6 +201,19 @@ class TokenRejected(FederationError):
 
     def __str__(self) -> str:
         return f"token rejected ({self.reason}): {self.message}"
+
+
+class KeysUnavailable(TokenRejected):
+    """The issuer's keys could not be fetched, so the token could not be checked (fails closed).
+
+    A :class:`TokenRejected` (reason ``jwks_unavailable``), so existing handlers still refuse the
+    token; its exit code says "could not check" rather than "checked, and no".
+    """
+
+    exit_code = EXIT_CANNOT_CHECK
+
+    def __init__(self, message: str, reason: str = "jwks_unavailable") -> None:
+        super().__init__(reason, message)
 
 
 class ExchangeError(FederationError):
@@ -154,6 +231,6 @@ def missing_dependency(error: ImportError, extra: str) -> MissingDependencyError
 
 __all__ = [
     "ConfigurationError", "EXIT_CANNOT_CHECK", "EXIT_FINDINGS", "ExchangeError", "FederationDisabledError",
-    "FederationError", "MissingDependencyError", "TokenRejected", "TokenRequestError", "ValidationError",
-    "missing_dependency",
+    "FederationError", "KeysUnavailable", "MissingDependencyError", "StsConfigurationError",
+    "StsFederationDisabled", "TokenRejected", "TokenRequestError", "ValidationError", "missing_dependency",
 ]

@@ -112,6 +112,13 @@ class LocalIssuer:
         self._current: dict[str, str] = {}
         self.requests: list[str] = []
         """Paths the server was asked for, in order (for cache tests)."""
+        self.jwks_max_age: int | None = None
+        """If set, the JWKS is served with ``Cache-Control: public, max-age=<this>``."""
+        self.fault: str | None = None
+        """How the server misbehaves: None; ``"down"`` (every request gets 503); ``"trickle"``
+        (every answer is sent one byte per ``trickle_interval`` seconds, as a slow or hostile
+        server would)."""
+        self.trickle_interval = 0.05
         for algorithm in ("RS256", "ES384"):
             self.rotate(algorithm)
 
@@ -272,12 +279,33 @@ class LocalIssuer:
                 path = self.path.split("?", 1)[0]
                 with issuer._lock:
                     issuer.requests.append(path)
-                if path == DISCOVERY_PATH:
+                if issuer.fault == "down":
+                    self.send_json(503, {"error": "unavailable"})
+                elif path == DISCOVERY_PATH:
                     self.send_json(200, issuer.discovery_document())
                 elif path == JWKS_PATH:
-                    self.send_json(200, issuer.jwks())
+                    max_age = issuer.jwks_max_age
+                    headers = {} if max_age is None else {"Cache-Control": f"public, max-age={max_age}"}
+                    self.send_json(200, issuer.jwks(), headers)
                 else:
                     self.send_json(404, {"error": "not_found"})
+
+            def send_body(self, status: int, body: bytes, content_type: str,
+                          headers: Mapping[str, str] | None = None) -> None:
+                if issuer.fault != "trickle":
+                    return super().send_body(status, body, content_type, headers)
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.flush()
+                try:
+                    for index in range(len(body)):
+                        self.wfile.write(body[index:index + 1])
+                        self.wfile.flush()
+                        time.sleep(issuer.trickle_interval)
+                except OSError:  # the client gave up
+                    self.close_connection = True
 
         with local_server(Handler, lifetime=lifetime) as server:
             self.url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -292,15 +320,18 @@ class LocalHandler(BaseHTTPRequestHandler):
     # and Nagle + delayed ACK stall every keep-alive response by ~40 ms.
     wbufsize = 65536
 
-    def send_body(self, status: int, body: bytes, content_type: str) -> None:
+    def send_body(self, status: int, body: bytes, content_type: str,
+                  headers: Mapping[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 
-    def send_json(self, status: int, document: Any) -> None:
-        self.send_body(status, json.dumps(document).encode(), "application/json")
+    def send_json(self, status: int, document: Any, headers: Mapping[str, str] | None = None) -> None:
+        self.send_body(status, json.dumps(document).encode(), "application/json", headers)
 
     def read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)

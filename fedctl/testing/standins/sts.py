@@ -3,7 +3,19 @@
 It speaks the Query protocol botocore uses (form-encoded POST, XML answers), validates the
 request as STS does (botocore itself only checks minimums), and mints the token with a
 :class:`~fedctl.testing.issuer.LocalIssuer`. Every request is recorded, and it can be told to answer
-with an AWS error code instead.
+with an AWS error code instead, or to misbehave the ways real networks do.
+
+Fault modes, for testing a client on STS's worst day:
+
+- :meth:`~StsStandin.fail_with`: every request gets this AWS error (an outage, a denial);
+- :meth:`~StsStandin.fail_next`: the next requests get these errors in order, then normal answers
+  (e.g. an account that was just enabled: ``fail_next("OutboundWebIdentityFederationDisabledException",
+  "InternalFailure")``);
+- :meth:`~StsStandin.misbehave`: answers that are not STS's: ``"html"`` (a proxy's HTML page with
+  status 200), ``"no-result"`` (STS XML without the result element), ``"no-token"``, ``"drop"``
+  (the connection is closed without an answer) and ``"hang"`` (held until :meth:`~StsStandin.release`);
+- ``clock``: STS's own clock, which also dates every answer (the HTTP ``Date`` header), so a
+  client's clock can be made to disagree with AWS's.
 
 Example::
 
@@ -17,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import email.utils
 import threading
 import time
 import uuid
@@ -37,7 +50,21 @@ ERROR_STATUS = {
     "JWTPayloadSizeExceededException": 400,
     "AccessDenied": 403,
     "AccessDeniedException": 403,
+    "InternalFailure": 500,
+    "ServiceUnavailable": 503,
+    "Throttling": 400,
 }
+MISBEHAVIOURS = ("html", "no-result", "no-token", "drop", "hang")
+# Longest a "hang" holds a request if nobody releases it (so a forgotten test cannot stall).
+MAX_HANG_SECONDS = 30.0
+
+
+class _Drop(Exception):
+    """Close the connection without an answer."""
+
+
+class _Html(Exception):
+    """Answer with an HTML page and status 200."""
 
 
 class StsError(Exception):
@@ -68,8 +95,13 @@ class StsStandin:
         self.requests: list[dict[str, Any]] = []
         self.tokens: list[str] = []
         self._error: tuple[str, str, int] | None = None
+        self._queued: list[tuple[str, str, int] | None] = []
+        self._misbehaviour: str | None = None
+        self._released = threading.Event()
         self._lock = threading.Lock()
         self.endpoint_url: str | None = None
+        self.hanging = 0
+        """Requests currently held by the ``"hang"`` misbehaviour."""
 
     @property
     def calls(self) -> int:
@@ -80,6 +112,39 @@ class StsStandin:
         """Answer every following request with this AWS error (None: answer normally again)."""
         self._error = None if code is None else (code, message, status or ERROR_STATUS.get(code, 400))
 
+    def fail_next(self, *answers: str | tuple[str, str] | None) -> None:
+        """Answer the next requests with these AWS errors, in order, then as before.
+
+        Each answer is an error code, a ``(code, message)`` pair, or None for a normal answer.
+        """
+        queued = []
+        for answer in answers:
+            if answer is None:
+                queued.append(None)
+            else:
+                code, message = (answer, "refused by the stand-in") if isinstance(answer, str) else answer
+                queued.append((code, message, ERROR_STATUS.get(code, 400)))
+        with self._lock:
+            self._queued.extend(queued)
+
+    def misbehave(self, mode: str | None) -> None:
+        """Answer every following request in a way STS never would (None: behave again).
+
+        ``"html"``: status 200 with an HTML page (a captive portal or proxy); ``"no-result"``: 200
+        with STS's XML but no ``GetWebIdentityTokenResult``; ``"no-token"``: a result without the
+        token; ``"drop"``: close the connection without answering; ``"hang"``: hold the request
+        until :meth:`release` (at most ``MAX_HANG_SECONDS``), then answer normally.
+        """
+        if mode is not None and mode not in MISBEHAVIOURS:
+            raise ValueError(f"mode={mode!r}: must be one of {MISBEHAVIOURS} or None")
+        if mode == "hang":
+            self._released.clear()
+        self._misbehaviour = mode
+
+    def release(self) -> None:
+        """Let requests held by ``"hang"`` go on (they are answered normally)."""
+        self._misbehaviour = None if self._misbehaviour == "hang" else self._misbehaviour
+        self._released.set()
     def client(self, **overrides: Any) -> Any:
         """A boto3 STS client pointed at this stand-in, with dummy credentials and no retries."""
         import boto3
@@ -90,7 +155,7 @@ class StsStandin:
             "region_name": "us-east-1",
             "aws_access_key_id": "AKIDEXAMPLE",
             "aws_secret_access_key": "x",
-            "config": botocore.config.Config(retries={"max_attempts": 1}),
+            "config": botocore.config.Config(retries={"total_max_attempts": 1}),  # one attempt: no retries
         }
         options.update(overrides)
         return boto3.client("sts", **options)
@@ -100,14 +165,24 @@ class StsStandin:
         standin = self
 
         class Handler(LocalHandler):
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                # The Date header is STS's clock, as with the real service.
+                return email.utils.formatdate(standin.clock() if timestamp is None else timestamp, usegmt=True)
+
             def do_POST(self) -> None:  # noqa: N802
+                content_type = "text/xml"
                 try:
                     status, body = standin._handle(self.headers, self.read_body())
                 except StsError as error:
                     status, body = error.status, _error_xml(error.code, error.message)
+                except _Drop:
+                    self.close_connection = True
+                    return
+                except _Html:
+                    status, body, content_type = 200, "<html><body><h1>Welcome</h1>Please sign in.</body></html>", "text/html"
                 except Exception as error:  # never drop the connection mid-request
                     status, body = 500, _error_xml("InternalFailure", f"stand-in failed: {type(error).__name__}")
-                self.send_body(status, body.encode(), "text/xml")
+                self.send_body(status, body.encode(), content_type)
 
             def do_GET(self) -> None:  # noqa: N802
                 self.send_body(400, _error_xml("InvalidAction", "STS wants POST").encode(), "text/xml")
@@ -129,10 +204,26 @@ class StsStandin:
         params = _parse_params(form)
         with self._lock:
             self.requests.append(params)
+            queued = self._queued.pop(0) if self._queued else False
         if self.latency:
             time.sleep(self.latency)
-        if self._error is not None:
-            code, message, status = self._error
+        misbehaviour = self._misbehaviour
+        if misbehaviour == "hang":
+            with self._lock:
+                self.hanging += 1
+            try:
+                self._released.wait(MAX_HANG_SECONDS)
+            finally:
+                with self._lock:
+                    self.hanging -= 1
+            misbehaviour = None
+        if misbehaviour == "drop":
+            raise _Drop()
+        if misbehaviour == "html":
+            raise _Html()
+        error = queued if queued is not False else self._error
+        if error is not None:
+            code, message, status = error
             raise StsError(code, message, status)
 
         now = self.clock()
@@ -147,6 +238,16 @@ class StsStandin:
         with self._lock:
             self.tokens.append(token)
         expiration = dt.datetime.fromtimestamp(int(now) + params["DurationSeconds"], dt.timezone.utc)
+        if misbehaviour == "no-result":
+            return 200, (f'<GetWebIdentityTokenResponse xmlns="{NAMESPACE}">'
+                         f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+                         "</GetWebIdentityTokenResponse>")
+        if misbehaviour == "no-token":
+            return 200, (f'<GetWebIdentityTokenResponse xmlns="{NAMESPACE}"><GetWebIdentityTokenResult>'
+                         f"<Expiration>{expiration.strftime('%Y-%m-%dT%H:%M:%S.000Z')}</Expiration>"
+                         "</GetWebIdentityTokenResult>"
+                         f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+                         "</GetWebIdentityTokenResponse>")
         return 200, (
             f'<GetWebIdentityTokenResponse xmlns="{NAMESPACE}">'
             "<GetWebIdentityTokenResult>"
@@ -206,10 +307,10 @@ def _parse_params(form: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _error_xml(code: str, message: str) -> str:
+def _error_xml(code: str, message: str, request_id: str | None = None) -> str:
     return (
         f'<ErrorResponse xmlns="{NAMESPACE}">'
         f"<Error><Type>Sender</Type><Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
-        f"<RequestId>{uuid.uuid4()}</RequestId>"
+        f"<RequestId>{request_id or uuid.uuid4()}</RequestId>"
         "</ErrorResponse>"
     )
