@@ -1,7 +1,7 @@
 """The ``fedctl`` command line.
 
     fedctl preview [--cwd DIR] [--stack NAME] [--json | --markdown]   review a Pulumi program offline
-    fedctl token --audience AUD [--raw | --format google-executable]  mint a token as the current role
+    fedctl token --audience AUD [--raw | --format FORMAT]             mint a token as the current role
     fedctl verify --issuer URL --audience AUD < token                 verify a token like a relying party
     fedctl exchange RELYING_PARTY --workload NAME [--outputs FILE]     prove a deployed trust works
 """
@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Sequence
+
+from components.rules.facts import SIGNING_ALGORITHMS
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
 
@@ -74,8 +76,6 @@ def decode_claims(token: str) -> dict[str, Any]:
 
 
 def _token(options: argparse.Namespace) -> int:
-    import time
-
     from .errors import ValidationError
     from .tokens import AwsTokenSupplier
     from components.rules import Violation
@@ -94,14 +94,10 @@ def _token(options: argparse.Namespace) -> int:
                                 ready_timeout=options.ready_timeout, background_refresh=False,
                                 progress=_progress(False))
     token = supplier.get_token()
-    if options.format == "google-executable":
-        # The executable-sourced credential response google-auth reads (credential_source.executable).
-        # google-auth compares expiration_time with this host's clock, so it is given in that
-        # clock: now plus the life AWS gave the token, right even on a host whose clock is off.
-        left = supplier.expires_in
-        print(json.dumps({"version": 1, "success": True, "token_type": "urn:ietf:params:oauth:token-type:jwt",
-                          "id_token": token,
-                          "expiration_time": int(time.time() + left) if left is not None else None}))
+    formats = _token_formats()
+    if options.format in formats:
+        # A relying party's own format (e.g. the response its SDK's executable credential source reads).
+        print(formats[options.format](token, supplier.expires_in))
     elif options.format == "raw":
         print(token)
     else:
@@ -115,7 +111,7 @@ def _verify(options: argparse.Namespace) -> int:
     # Errors reach main(): 1 when the token is bad, 2 when the issuer's keys could not be fetched.
     token = sys.stdin.read().strip()
     verifier = TokenVerifier(options.issuer, options.audience,
-                             algorithms=tuple(options.algorithm or ("RS256", "ES384")),
+                             algorithms=tuple(options.algorithm or SIGNING_ALGORITHMS),
                              subjects=options.subject or None, fetch_timeout=options.fetch_timeout)
     claims = verifier.verify(token)
     print(json.dumps(claims, indent=2, sort_keys=True))
@@ -142,6 +138,17 @@ def _exchange(options: argparse.Namespace) -> int:
                       progress=_progress(False))
     print(result.summary)
     return EXIT_OK
+
+
+def _token_formats() -> dict[str, Any]:
+    """Output formats of ``fedctl token`` that relying parties add (their runtime's ``TOKEN_FORMATS``)."""
+    from components.relying_parties import KINDS
+
+    formats: dict[str, Any] = {}
+    for kind in KINDS:
+        if kind.runtime:
+            formats.update(getattr(kind.load(kind.runtime), "TOKEN_FORMATS", {}))
+    return formats
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Call STS GetWebIdentityToken with the current credentials. "
                                             "Prints the decoded claims; the raw token only when asked.")
     token.add_argument("--audience", action="append", required=True, help="audience (repeatable)")
-    token.add_argument("--algorithm", default="RS256", choices=["RS256", "ES384"])
+    token.add_argument("--algorithm", default="RS256", choices=list(SIGNING_ALGORITHMS))
     token.add_argument("--duration", type=int, default=300, help="lifetime in seconds (60-3600, default 300)")
     token.add_argument("--tag", action="append", help="request tag KEY=VALUE (repeatable)")
     token.add_argument("--ready-timeout", type=float, default=30, metavar="SECONDS",
@@ -193,8 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     shown = token.add_mutually_exclusive_group()
     shown.add_argument("--raw", dest="format", action="store_const", const="raw",
                        help="print the raw token (a credential: handle it like one)")
-    shown.add_argument("--format", choices=["claims", "raw", "google-executable"], default="claims",
-                       help="google-executable: the response google-auth's executable credential source reads")
+    formats = _token_formats()
+    shown.add_argument("--format", choices=["claims", "raw", *formats], default="claims",
+                       help="claims (default), raw, or a relying party's format: "
+                            + "; ".join(f"{name}: {getattr(render, '__doc__', '') or ''}".strip()
+                                        for name, render in formats.items()))
     aws_options(token)
     token.set_defaults(handler=_token)
 
@@ -202,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--issuer", required=True, help="the issuer the token must come from")
     verify.add_argument("--audience", action="append", required=True, help="an accepted audience (repeatable)")
     verify.add_argument("--subject", action="append", help="an accepted subject, i.e. role ARN (repeatable)")
-    verify.add_argument("--algorithm", action="append", choices=["RS256", "ES384"], help="accepted algorithm")
+    verify.add_argument("--algorithm", action="append", choices=list(SIGNING_ALGORITHMS), help="accepted algorithm")
     verify.add_argument("--fetch-timeout", type=float, default=10, metavar="SECONDS",
                         help="longest wait for the issuer's discovery document and keys, all in (default 10)")
     verify.set_defaults(handler=_verify)

@@ -54,6 +54,7 @@ from urllib.parse import urlsplit
 from components.rules import Violation, raise_for
 from components.rules import aws as aws_rules
 from components.rules.errors import StsConfigurationError, StsFederationDisabled, TokenRequestError
+from components.rules.facts import GLOBAL_STS_HOST
 
 _LOG = logging.getLogger("fedctl.tokens")
 
@@ -633,7 +634,7 @@ def _check_endpoint(client: Any) -> None:
         host = urlsplit(str(endpoint)).hostname
     except ValueError:
         host = None
-    if host == "sts.amazonaws.com":
+    if host == GLOBAL_STS_HOST:
         raise StsConfigurationError(
             "GlobalEndpoint",
             f"the STS client uses the global endpoint {endpoint}, which does not serve "

@@ -84,10 +84,10 @@ from urllib.parse import urlsplit
 
 from components.rules import Violation, raise_for
 from components.rules.errors import KeysUnavailable, TokenRejected
+from components.rules.facts import DISCOVERY_PATH, SIGNING_ALGORITHMS
 
 _LOG = logging.getLogger("fedctl.verify")
 
-DISCOVERY_PATH = "/.well-known/openid-configuration"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # What each accepted algorithm needs of the key: (kty, crv). AWS signs with nothing else.
 _KEY_SHAPES: dict[str, tuple[str, str | None]] = {"RS256": ("RSA", None), "ES384": ("EC", "P-384")}
@@ -441,7 +441,7 @@ class TokenVerifier:
         issuer: str,
         audiences: str | Iterable[str],
         *,
-        algorithms: Iterable[str] = ("RS256", "ES384"),
+        algorithms: Iterable[str] = SIGNING_ALGORITHMS,
         subjects: Iterable[str] | None = None,
         leeway: float = 30,
         max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,

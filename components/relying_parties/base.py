@@ -225,7 +225,9 @@ class RelyingPartyKind:
     review: ReviewHooks = field(default_factory=ReviewHooks)
     runtime: str = ""
     """Module of its runtime exchange: ``COMMAND``, ``add_arguments(parser)`` and
-    ``exchange(workload_outputs, workload, options) -> ExchangeResult`` (``fedctl exchange <COMMAND>``)."""
+    ``exchange(exported, workload, options, *, supplier_for, progress) -> ExchangeResult``
+    (``fedctl exchange <COMMAND>``); optionally ``TOKEN_FORMATS``, ``fedctl token --format`` outputs
+    (``name -> render(token, expires_in) -> str``)."""
 
     def load(self, reference: str) -> Any:
         return load(reference, self.extra or "provision")

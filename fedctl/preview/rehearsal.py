@@ -32,7 +32,7 @@ from typing import Any, Iterable
 
 from components.relying_parties import PlannedTrust
 from components.rules import aws as aws_rules
-from components.rules.facts import DEFAULT_DURATION_SECONDS
+from components.rules.facts import DEFAULT_DURATION_SECONDS, DISCOVERY_PATH
 from components.rules.policy_audits import TokenRequest, duration_cap, evaluate_token_request, token_grant_algorithms
 
 from ..testing.issuer import LocalIssuer
@@ -114,7 +114,7 @@ def actual_role(subject: str, planned_roles: Iterable[str]) -> str:
 
 def _fetch_jwks(issuer: LocalIssuer) -> dict[str, Any]:
     """Read the keys the way a relying party does: discovery, then the JWKS, over HTTP."""
-    with urllib.request.urlopen(f"{issuer.url}/.well-known/openid-configuration", timeout=5) as response:
+    with urllib.request.urlopen(f"{issuer.url}{DISCOVERY_PATH}", timeout=5) as response:
         discovery = json.load(response)
     jwks_path = discovery["jwks_uri"].split("/.well-known/", 1)[1]
     with urllib.request.urlopen(f"{issuer.url}/.well-known/{jwks_path}", timeout=5) as response:

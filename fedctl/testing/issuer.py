@@ -32,9 +32,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator, Mapping, Sequence
 
-AWS_CLAIMS = "https://sts.amazonaws.com/"
-DISCOVERY_PATH = "/.well-known/openid-configuration"
-JWKS_PATH = "/.well-known/jwks.json"
+from components.rules.facts import AWS_CLAIMS, DISCOVERY_PATH, JWKS_PATH  # noqa: E402 - re-exported for tests
 DEFAULT_SERVER_LIFETIME = 120.0
 
 _KID_PREFIX = {"RS256": "RSA", "ES384": "EC384"}

@@ -270,6 +270,7 @@ def test_a_shared_module_names_no_relying_party(path):
         for kind in kinds:
             if kind.key.lower() in text.replace("_", "") or kind.title.lower() in text:
                 named.add(word)
-        if any(marker in text for marker in ("azuread", "azure-native", "gcp:", "entra", "pulumi_gcp", "pulumi_azure")):
+        if any(marker in text for marker in ("azuread", "azure-native", "gcp:", "entra", "pulumi_gcp", "pulumi_azure",
+                                             "googleapis", "google-executable")):
             named.add(word)
     assert named == set()

@@ -23,6 +23,21 @@ COMMAND = "gcp"
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 
 
+def google_executable(token: str, expires_in: float | None) -> str:
+    """the response google-auth's executable credential source reads (credential_source.executable)"""
+    import json
+    import time
+
+    # google-auth compares expiration_time with this host's clock, so it is given in that clock:
+    # now plus the life AWS gave the token, right even on a host whose clock is off.
+    return json.dumps({"version": 1, "success": True, "token_type": JWT_TOKEN_TYPE, "id_token": token,
+                       "expiration_time": int(time.time() + expires_in) if expires_in is not None else None})
+
+
+TOKEN_FORMATS = {"google-executable": google_executable}
+"""``fedctl token --format google-executable``: what the exported credential configuration runs."""
+
+
 class TokenSupplier(Protocol):
     def get_token(self) -> str: ...
 
