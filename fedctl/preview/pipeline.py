@@ -187,12 +187,12 @@ def run_preview(
             server.configure(config.properties, config.levels)
             verdicts = server.analyze_all(run.monitor.registrations.values())
             pack_used = server.description
-    review = Review(run.monitor.registrations.values())
-    progress("drawing the trust graph")
-    graph = build_trust_graph(run, review)
-    rehearsed = None
-    if rehearsal:
-        progress("rehearsing every trust with tokens from a local AWS-shaped issuer on 127.0.0.1")
-        rehearsed = rehearse(run, review=review)
+    with Review(run.monitor.registrations.values()) as review:
+        progress("drawing the trust graph")
+        graph = build_trust_graph(run, review)
+        rehearsed = None
+        if rehearsal:
+            progress("rehearsing every trust with tokens from a local AWS-shaped issuer on 127.0.0.1")
+            rehearsed = rehearse(run, review=review)
     return PreviewResult(run=run, plan=plan, verdicts=verdicts, graph=graph, policy_pack=pack_used,
                          rehearsal=rehearsed)

@@ -98,10 +98,28 @@ class Review:
     # -- helpers for the kinds' judges ----------------------------------------------------------
 
     def shared(self, key: str, build: Any) -> Any:
-        """One object per run for a kind's judges (a CEL evaluator, a server): ``build()`` on first use."""
+        """One object per run for a kind's judges (a CEL evaluator, a server): ``build()`` on first use.
+
+        Whatever has a ``close()`` is closed by :meth:`close` when the preview is done (a server the
+        judge started is stopped).
+        """
         if key not in self._shared:
             self._shared[key] = build()
         return self._shared[key]
+
+    def close(self) -> None:
+        """Release what the kinds' judges started, last first."""
+        for value in reversed(list(self._shared.values())):
+            closing = getattr(value, "close", None)
+            if callable(closing):
+                closing()
+        self._shared.clear()
+
+    def __enter__(self) -> "Review":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @staticmethod
     def claims_for(role_arn: str, audience: str, issuer: str = "") -> dict[str, Any]:
