@@ -242,3 +242,17 @@ def test_a_token_policy_only_known_after_deployment_is_not_a_pass(capsys, tmp_pa
     code, out, err = preview(capsys, "--cwd", str(tmp_path), "--quiet", "--json", "--no-rehearsal")
     report = json.loads(out)
     assert code == 2 and report["unjudged"] and "could not run offline" in err
+
+
+# -- the same verdict every time ----------------------------------------------------------------------
+
+def test_a_program_passing_resources_as_inputs_runs_every_time_with_the_id_the_provider_sees():
+    from fedctl.preview.engine import run_program
+    from fedctl.preview.project import load_project
+
+    fixture = ROOT / "tests" / "fixtures" / "resource-reference"
+    for _ in range(15):  # the monitor used to rehydrate the reference on its own loop: about one run in three failed
+        run = run_program(load_project(fixture, "dev"))
+        [policy] = run.monitor.of_type("aws:iam/rolePolicy:RolePolicy")
+        [role] = run.monitor.of_type("aws:iam/role:Role")
+        assert policy.inputs["role"] == role.id
