@@ -21,6 +21,8 @@ _CORE = {
     "FederatedRoleArgs": "components.aws",
     "FederationDisabledError": "components.rules.errors",
     "FederationError": "components.rules.errors",
+    "OrganizationGuardrails": "components.guardrails",
+    "OrganizationGuardrailsArgs": "components.guardrails",
     "SigningAlgorithm": "components.aws",
     "ValidationError": "components.rules.errors",
 }

@@ -28,6 +28,7 @@ from typing import Any, Iterator, Optional
 import pulumi
 
 from .aws import AccountFederation, FederatedRole
+from .guardrails import OrganizationGuardrails
 from .relying_parties import KINDS
 from .rules.facts import PACKAGE_NAME
 
@@ -35,7 +36,7 @@ from .rules.facts import PACKAGE_NAME
 def components() -> list[type[pulumi.ComponentResource]]:
     """Every component the package offers to other languages, in schema order: the AWS side, then
     each relying party's (from the registry; its SDK is imported here)."""
-    found: list[type[pulumi.ComponentResource]] = [AccountFederation, FederatedRole]
+    found: list[type[pulumi.ComponentResource]] = [AccountFederation, FederatedRole, OrganizationGuardrails]
     for kind in KINDS:
         found += [kind.load(reference) for reference in kind.components]
     _clean_docstrings(found)

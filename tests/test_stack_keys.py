@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT
 
 from components.relying_parties import KINDS
-from components.stack.config import ACCOUNT_KEYS, ROLE_KEYS
+from components.stack.config import ACCOUNT_KEYS, GUARDRAIL_KEYS, ROLE_KEYS
 from fedctl.preview.engine import run_program
 from fedctl.preview.project import load_project
 
@@ -150,13 +150,46 @@ EXAMPLES: dict[str, tuple[dict, list[dict], Callable[[Any], Any]]] = {
 }
 ACCOUNTS = [{"name": "payments", "accountId": "111111111111",
              "assumeRoleArn": "arn:aws:iam::111111111111:role/deployer"}]
+SCP = "aws:organizations/policy:Policy"
+GUARDRAILS = {"targets": ["ou-ab12-cdef3456"], "switchPrincipalArns": ["arn:aws:iam::*:role/deployer"],
+              "allowedAudiences": ["a"]}
 
 
-def run_with(account: dict, workloads: list[dict]):
+def scp(run) -> dict:
+    return json.loads(one(run, SCP).inputs["content"])
+
+
+# guardrails key -> (the guardrails section, what must hold of the run)
+GUARDRAIL_EXAMPLES: dict[str, tuple[dict, Callable[[Any], Any]]] = {
+    "guardrails.targets": ({**GUARDRAILS, "targets": ["r-ab12"]},
+                           lambda r: one(r, "aws:organizations/policyAttachment:PolicyAttachment")
+                           .inputs["targetId"] == "r-ab12"),
+    "guardrails.switchPrincipalArns": (GUARDRAILS, lambda r: scp(r)["Statement"][0]["Condition"]["ArnNotLike"]
+                                       == {"aws:PrincipalArn": ["arn:aws:iam::*:role/deployer"]}),
+    "guardrails.allowedAudiences": (GUARDRAILS, lambda r: scp(r)["Statement"][1]["Condition"]
+                                    == {"ForAnyValue:StringNotEquals": {"sts:IdentityTokenAudience": ["a"]}}),
+    "guardrails.maxDurationSeconds": ({**GUARDRAILS, "maxDurationSeconds": 600},
+                                      lambda r: scp(r)["Statement"][2]["Condition"]
+                                      == {"NumericGreaterThan": {"sts:DurationSeconds": 600}}),
+    "guardrails.allowedSigningAlgorithms": ({**GUARDRAILS, "allowedSigningAlgorithms": ["RS256"]},
+                                            lambda r: scp(r)["Statement"][3]["Condition"]
+                                            == {"StringNotEquals": {"sts:SigningAlgorithm": ["RS256"]}}),
+    "guardrails.policyName": ({**GUARDRAILS, "policyName": "federation"},
+                              lambda r: one(r, SCP).inputs["name"] == "federation"),
+    "guardrails.description": ({**GUARDRAILS, "description": "why"},
+                               lambda r: one(r, SCP).inputs["description"] == "why"),
+    "guardrails.tags": ({**GUARDRAILS, "tags": {"team": "platform"}},
+                        lambda r: one(r, SCP).inputs["tags"] == {"team": "platform"}),
+}
+
+
+def run_with(account: dict, workloads: list[dict], guardrails: dict | None = None):
     project = load_project(ROOT, "dev")
     config = {**project.config, "outbound-federation:account": json.dumps(account),
               "outbound-federation:workloads": json.dumps(workloads),
               "outbound-federation:accounts": json.dumps(ACCOUNTS)}
+    if guardrails is not None:
+        config["outbound-federation:guardrails"] = json.dumps(guardrails)
     return run_program(replace(project, config=config))
 
 
@@ -166,7 +199,14 @@ def test_a_documented_key_works_through_the_stack(key):
     assert holds(run_with(account, workloads))
 
 
+@pytest.mark.parametrize("key", sorted(GUARDRAIL_EXAMPLES))
+def test_a_documented_guardrails_key_works_through_the_stack(key):
+    guardrails, holds = GUARDRAIL_EXAMPLES[key]
+    assert holds(run_with({}, [{**LAMBDA, "audiences": ["a"]}], guardrails))
+
+
 def test_every_key_the_stack_accepts_has_an_example_here():
     accepted = {f"account.{k}" for k in ACCOUNT_KEYS} | set(ROLE_KEYS) | {"account"}
     accepted |= {f"{kind.key}.{setting}" for kind in KINDS for setting in kind.settings}
-    assert accepted - set(EXAMPLES) == set()
+    accepted |= {f"guardrails.{key}" for key in GUARDRAIL_KEYS}
+    assert accepted - set(EXAMPLES) - set(GUARDRAIL_EXAMPLES) == set()

@@ -156,9 +156,13 @@ def check_account_id(account_id: Any, field: str) -> list[Violation]:
     return []
 
 
-def check_audiences(audiences: Any, field: str) -> list[Violation]:
-    """Audiences a role may request: 1-10 values of 1-1000 characters, no duplicates."""
-    found = check_count(audiences, field, 1, MAX_AUDIENCES, "audiences per token", code="aws.audiences")
+def check_audiences(audiences: Any, field: str, *, max_count: int = MAX_AUDIENCES,
+                    what: str = "audiences per token") -> list[Violation]:
+    """Audiences a role may request: 1-10 values of 1-1000 characters, no duplicates.
+
+    An allow-list of audiences (an organisation's guardrail) passes its own ``max_count``.
+    """
+    found = check_count(audiences, field, 1, max_count, what, code="aws.audiences")
     if not isinstance(audiences, (list, tuple)):
         return found
     for index, audience in enumerate(audiences):

@@ -82,3 +82,17 @@ NATIVE_ROLE_TYPE = "aws-native:iam:Role"
 NATIVE_ROLE_POLICY_TYPE = "aws-native:iam:RolePolicy"
 NATIVE_MANAGED_POLICY_TYPE = "aws-native:iam:ManagedPolicy"
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
+
+# -- AWS Organizations -------------------------------------------------------------------------
+GUARDRAILS_COMPONENT = f"{TYPE_PREFIX}:OrganizationGuardrails"
+ORGANIZATIONS_POLICY_TYPE = "aws:organizations/policy:Policy"
+ORGANIZATIONS_POLICY_ATTACHMENT_TYPE = "aws:organizations/policyAttachment:PolicyAttachment"
+SERVICE_CONTROL_POLICY = "SERVICE_CONTROL_POLICY"
+"""The Organizations policy type that limits what member accounts' principals may do (not the
+management account's: SCPs never apply there)."""
+SWITCH_ACTIONS = ("iam:EnableOutboundWebIdentityFederation", "iam:DisableOutboundWebIdentityFederation")
+"""The account-wide switch: who may flip it is what an organisation guards."""
+MAX_SCP_CHARACTERS = 5_120
+"""Organizations' limit on an SCP document, counted on the JSON as sent (whitespace included)."""
+MAX_ORGANIZATIONS_POLICY_NAME_LENGTH = 128
+MAX_ORGANIZATIONS_POLICY_DESCRIPTION_LENGTH = 512

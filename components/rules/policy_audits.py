@@ -33,6 +33,7 @@ from .facts import (
     DURATION_KEY,
     MAX_DURATION_SECONDS,
     SIGNING_ALGORITHMS,
+    SWITCH_ACTIONS,
     TAG_ACTION,
     TAG_KEYS_KEY,
     TOKEN_ACTION,
@@ -526,8 +527,91 @@ def duration_cap(documents: Iterable[Any]) -> int | None:
     return max(caps) if caps else None
 
 
+# ---------------------------------------------------------------------------------------------
+# Guardrails: the organisation's service control policies
+# ---------------------------------------------------------------------------------------------
+
+_NEGATED_STRING = ("stringnotequals", "stringnotequalsignorecase", "stringnotlike")
+_EXEMPTING = ("arnnotlike", "arnnotequals", "stringnotlike", "stringnotequals")
+
+
+def check_token_guardrails(document: Any, field: str) -> list[Violation]:
+    """A service control policy that denies token requests must deny what it seems to.
+
+    - An audience allow-list in a Deny needs ``ForAnyValue:StringNotEquals``: with
+      ``ForAllValues`` the statement denies only when *every* requested audience is foreign, so a
+      request that adds one allowed audience gets any other through. Without a set operator the
+      multi-valued key is not compared as a list at all.
+    - A Deny of the federation switch whose exemption (``ArnNotLike aws:PrincipalArn``) matches
+      every principal denies nobody.
+    Allow statements are not judged: in an SCP they grant nothing.
+
+    >>> scp = {"Statement": [{"Effect": "Deny", "Action": "sts:GetWebIdentityToken", "Resource": "*",
+    ...        "Condition": {"ForAllValues:StringNotEquals": {"sts:IdentityTokenAudience": ["a"]}}}]}
+    >>> [v.code for v in check_token_guardrails(scp, "content")]
+    ['guardrail.audience.bypassable']
+    """
+    policy = parse_policy_document(document)
+    if policy is None:
+        return []
+    found: list[Violation] = []
+    for index, statement in enumerate(statements_of(policy)):
+        where = f"{field}.Statement[{index}]"
+        if grants_action(statement, TOKEN_ACTION, effect="Deny"):
+            for operator in conditions_on(statement.get("Condition") or {}, AUDIENCE_KEY):
+                qualifier, _, base = operator.rpartition(":")
+                if base.lower().removesuffix("ifexists") not in _NEGATED_STRING:
+                    continue
+                if qualifier.lower() == "forallvalues":
+                    found.append(Violation(
+                        f"{where}.Condition.{operator}", AUDIENCE_KEY,
+                        "denies only requests whose audiences are ALL outside the list: a request that adds one "
+                        "allowed audience gets any other audience through. Use ForAnyValue:" + base,
+                        code="guardrail.audience.bypassable"))
+                elif not qualifier:
+                    found.append(Violation(
+                        f"{where}.Condition.{operator}", AUDIENCE_KEY,
+                        f"tests the multi-valued {AUDIENCE_KEY} without a set operator: use ForAnyValue:{base} to "
+                        "deny a request with any audience outside the list", code="guardrail.audience.set-operator"))
+        if any(grants_action(statement, action, effect="Deny") for action in SWITCH_ACTIONS):
+            for operator, exempted in (statement.get("Condition") or {}).items():
+                if not isinstance(exempted, Mapping) or operator.lower().removesuffix("ifexists") not in _EXEMPTING:
+                    continue
+                for key, patterns in exempted.items():
+                    if key.lower() != "aws:principalarn":
+                        continue
+                    patterns = [p for p in as_list(patterns) if isinstance(p, str)]
+                    if any(p.strip("*?") == "" for p in patterns):
+                        found.append(Violation(
+                            f"{where}.Condition.{operator}", patterns,
+                            "exempts every principal, so the statement denies nobody the federation switch: name "
+                            "the deployer roles", code="guardrail.switch.exempts-everyone"))
+                    found += [Violation(f"{where}.Condition.{operator}", p, WILDCARD_ROLE_NAME_ADVICE, WARNING,
+                                        code="guardrail.switch.wildcard-role-name")
+                              for p in patterns if exempts_by_role_name_pattern(p)]
+    return found
+
+
+WILDCARD_ROLE_NAME_ADVICE = (
+    "exempts roles by a name pattern: whoever can create a role with a matching name in a member account may then "
+    "switch federation on or off; name the deployer role exactly (the account part may stay *)")
+
+
+def exempts_by_role_name_pattern(arn_pattern: str) -> bool:
+    """Does this ``aws:PrincipalArn`` pattern match roles by a wildcard in their path or name?
+
+    >>> exempts_by_role_name_pattern("arn:aws:iam::*:role/federation-deployer")
+    False
+    >>> exempts_by_role_name_pattern("arn:aws:iam::*:role/*-deployer")
+    True
+    """
+    _, _, role_part = arn_pattern.partition(":role/")
+    return bool(role_part) and any(c in role_part for c in "*?") and role_part.strip("*?/") != ""
+
+
 __all__ = [
-    "ADVISORY_DURATION_SECONDS", "Decision", "TokenRequest", "as_list", "check_token_grants", "check_trust_policy",
+    "ADVISORY_DURATION_SECONDS", "Decision", "TokenRequest", "as_list", "check_token_grants", "check_token_guardrails",
+    "check_trust_policy", "exempts_by_role_name_pattern",
     "conditions_on", "duration_cap", "evaluate_token_request", "grants_action", "grants_tokens",
     "parse_policy_document", "statements_of", "token_grant_algorithms",
 ]

@@ -1,4 +1,5 @@
-"""The IAM documents the toolkit generates: a role's token policy and its service trust policy.
+"""The IAM documents the toolkit generates: a role's token policy, its service trust policy, and
+the organisation's guardrail (a service control policy).
 
 Pure functions of plain values, so the component, the stack (the ``tokenPolicy`` output for
 Identity Center roles), the tests and the IAM judge all see the same JSON.
@@ -11,6 +12,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 from typing import Any, Sequence
 
 from .aws import signing_algorithm_names
@@ -20,6 +22,7 @@ from .facts import (
     DEFAULT_DURATION_SECONDS,
     DEFAULT_SIGNING_ALGORITHMS,
     DURATION_KEY,
+    SWITCH_ACTIONS,
     TAG_ACTION,
     TAG_KEYS_KEY,
     TOKEN_ACTION,
@@ -88,3 +91,65 @@ def service_trust_policy_document(services: Sequence[str]) -> dict[str, Any]:
         "Action": actions if len(actions) > 1 else actions[0],
     }
     return {"Version": POLICY_VERSION, "Statement": [statement]}
+
+
+def guardrail_policy_document(
+    switch_principal_arns: Sequence[str],
+    allowed_audiences: Sequence[str],
+    max_duration_seconds: int,
+    allowed_signing_algorithms: Sequence[Any] | None = None,
+) -> dict[str, Any]:
+    """A service control policy that keeps outbound federation inside the organisation's rules.
+
+    Every statement denies, so it narrows what member accounts' own policies allow and never grants:
+
+    - only ``switch_principal_arns`` (the deployer roles; ``ArnNotLike``, so ``*`` may stand for the
+      account) may switch federation on or off in an account;
+    - a token request naming **any** audience outside ``allowed_audiences`` is denied. In a Deny the
+      multi-valued audience key needs ``ForAnyValue:StringNotEquals``: ``ForAllValues`` would deny
+      only when every audience is foreign, so adding one allowed audience would slip the others by;
+    - a lifetime above ``max_duration_seconds`` is denied, and with ``allowed_signing_algorithms``
+      so is any other algorithm.
+
+    >>> deployer = "arn:aws:iam::*:role/federation-deployer"
+    >>> document = guardrail_policy_document([deployer], ["api://AzureADTokenExchange"], 900)
+    >>> [s["Sid"] for s in document["Statement"]]
+    ['DenyFederationSwitchExceptDeployers', 'DenyTokenAudiencesOutsideAllowList', 'DenyTokenLifetimesOverCap']
+    """
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "DenyFederationSwitchExceptDeployers",
+            "Effect": "Deny",
+            "Action": list(SWITCH_ACTIONS),
+            "Resource": "*",
+            "Condition": {"ArnNotLike": {"aws:PrincipalArn": list(switch_principal_arns)}},
+        },
+        {
+            "Sid": "DenyTokenAudiencesOutsideAllowList",
+            "Effect": "Deny",
+            "Action": TOKEN_ACTION,
+            "Resource": "*",
+            "Condition": {"ForAnyValue:StringNotEquals": {AUDIENCE_KEY: list(allowed_audiences)}},
+        },
+        {
+            "Sid": "DenyTokenLifetimesOverCap",
+            "Effect": "Deny",
+            "Action": TOKEN_ACTION,
+            "Resource": "*",
+            "Condition": {"NumericGreaterThan": {DURATION_KEY: int(max_duration_seconds)}},
+        },
+    ]
+    if allowed_signing_algorithms:
+        statements.append({
+            "Sid": "DenyTokenAlgorithmsOutsideAllowList",
+            "Effect": "Deny",
+            "Action": TOKEN_ACTION,
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {ALGORITHM_KEY: signing_algorithm_names(allowed_signing_algorithms)}},
+        })
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def minified(document: Any) -> str:
+    """A policy document as Organizations stores and counts it: compact JSON, keys in our order."""
+    return json.dumps(document, separators=(",", ":"))

@@ -21,6 +21,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ..aws import AccountFederation, FederatedRole
+from ..guardrails import OrganizationGuardrails
 from ..relying_parties import Deployment
 from ..rules import aws as aws_rules
 from ..rules import raise_for
@@ -132,4 +133,9 @@ def compose(spec: StackSpec, stack: str) -> dict[str, Any]:
     if spec.accounts:
         outputs["accounts"] = {n.name: {"accountId": accounts[n.name].federation.account_id,
                                         "issuer": accounts[n.name].federation.issuer} for n in spec.accounts}
+    if spec.guardrails:
+        # With the stack's own credentials: the organisation's management account (or a delegated
+        # administrator for policies) is where SCPs are written.
+        guardrails = OrganizationGuardrails(f"{stack}-guardrails", spec.guardrails)
+        outputs["guardrails"] = {"policyId": guardrails.policy_id, "policyArn": guardrails.policy_arn}
     return outputs

@@ -43,12 +43,15 @@ from typing import Any, Mapping
 from ..relying_parties import KINDS, RelyingPartyKind
 from ..rules import ValidationError, Violation, raise_for
 from ..rules import aws as aws_rules
-from ..rules.facts import DEFAULT_SIGNING_ALGORITHMS
+from ..rules.facts import DEFAULT_DURATION_SECONDS, DEFAULT_SIGNING_ALGORITHMS
+from ..rules.guardrails import DEFAULT_GUARDRAIL_DURATION_SECONDS, check_guardrails_args, target_kind
 
 WORKLOAD_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
 
 ACCOUNT_KEYS = ("manage", "disableOnDestroy")
 NAMED_ACCOUNT_KEYS = ("name", "accountId", "assumeRoleArn", "region") + ACCOUNT_KEYS
+GUARDRAIL_KEYS = ("targets", "switchPrincipalArns", "allowedAudiences", "maxDurationSeconds",
+                  "allowedSigningAlgorithms", "policyName", "description", "tags")
 ROLE_KEYS = (
     "audiences", "maxDurationSeconds", "signingAlgorithms", "allowedTagKeys", "trustedServices",
     "assumeRolePolicy", "roleName", "path", "permissionsBoundary", "tags", "createInstanceProfile",
@@ -153,6 +156,8 @@ class StackSpec:
     """Every relying party, once, with the workloads it trusts (shared ones merged)."""
     accounts: list[AccountSpec] = field(default_factory=list)
     """Named accounts (many-account organisations); empty for a single-account stack."""
+    guardrails: dict[str, Any] = field(default_factory=dict)
+    """OrganizationGuardrails args (snake_case), or empty: this stack sets no organisation guardrail."""
 
 
 def _unknown_key(key: Any, value: Any, path: str, allowed: tuple[str, ...]) -> Violation:
@@ -282,8 +287,57 @@ def _check_credential_name(stack: str, workload: str, field: str, kinds: list[Re
     return []
 
 
-def parse_stack_config(account: Any, workloads: Any, stack: str = "stack", accounts: Any = None) -> StackSpec:
-    """Parse and validate the ``account``, ``workloads`` and ``accounts`` config values for a stack.
+def _parse_guardrails(raw: Any, found: list[Violation]) -> dict[str, Any]:
+    section = _snake_section(raw, "guardrails", GUARDRAIL_KEYS, found)
+    if section:
+        found += check_guardrails_args(section, "guardrails.", snake_to_camel)
+    return section
+
+
+def _guardrail_conflicts(guardrails: Mapping[str, Any], workloads: list[WorkloadSpec], raw: list[Any],
+                         account_ids: Mapping[str, str]) -> list[Violation]:
+    """A workload whose own token limits the organisation's guardrail denies, where it surely applies.
+
+    The guardrail surely applies to a workload when it is attached to the root, or to the account of
+    the workload's named account. (Whether an account is under an OU is not in the config; the
+    offline preview's rehearsal judges those trusts against the planned SCP.)
+    """
+    targets = guardrails.get("targets") or []
+    everywhere = any(target_kind(t) == "root" for t in targets)
+    allowed = set(guardrails.get("allowed_audiences") or [])
+    cap = guardrails.get("max_duration_seconds", DEFAULT_GUARDRAIL_DURATION_SECONDS)
+    algorithms = guardrails.get("allowed_signing_algorithms")
+    index_of = {w.get("name"): i for i, w in enumerate(raw) if isinstance(w, Mapping)}
+    found = []
+    for workload in workloads:
+        if not (everywhere or account_ids.get(workload.account or "") in targets):
+            continue
+        path = f"workloads[{index_of.get(workload.name, '?')}]"
+        args = workload.role_args
+        for index, audience in enumerate(args.get("audiences") or []):
+            if isinstance(audience, str) and audience not in allowed:
+                found.append(Violation(
+                    f"{path}.audiences[{index}]", audience,
+                    "is not in guardrails.allowedAudiences: the organisation's SCP would deny every token for it; "
+                    "add it there or drop it here", code="config.guardrails.audience-denied"))
+        duration = args.get("max_duration_seconds", DEFAULT_DURATION_SECONDS)
+        if isinstance(duration, int) and isinstance(cap, int) and duration > cap:
+            found.append(Violation(
+                f"{path}.maxDurationSeconds", duration,
+                f"is over guardrails.maxDurationSeconds ({cap}): the organisation's SCP would deny such tokens",
+                code="config.guardrails.duration-denied"))
+        requested = args.get("signing_algorithms", list(DEFAULT_SIGNING_ALGORITHMS))
+        if algorithms and isinstance(requested, list) and not set(requested) & set(algorithms):
+            found.append(Violation(
+                f"{path}.signingAlgorithms", requested,
+                f"has no algorithm in guardrails.allowedSigningAlgorithms ({', '.join(algorithms)}): the "
+                "organisation's SCP would deny every token", code="config.guardrails.algorithm-denied"))
+    return found
+
+
+def parse_stack_config(account: Any, workloads: Any, stack: str = "stack", accounts: Any = None,
+                       guardrails: Any = None) -> StackSpec:
+    """Parse and validate the ``account``, ``workloads``, ``accounts`` and ``guardrails`` config values.
 
     Raises :class:`ValidationError` listing every problem, each with its config path.
     """
@@ -302,8 +356,12 @@ def parse_stack_config(account: Any, workloads: Any, stack: str = "stack", accou
     specs = [spec for index, raw in enumerate(workloads)
              if (spec := _parse_workload(raw, index, stack, account_ids, seen, found)) is not None]
     found_parties = _relying_parties(specs, workloads, stack, found)
+    guardrail_args = _parse_guardrails(guardrails, found)
+    if guardrail_args and not any(v.field.startswith("guardrails") for v in found):
+        found += _guardrail_conflicts(guardrail_args, specs, workloads, account_ids)
     raise_for("stack config", found)
-    return StackSpec(account=account_args, workloads=specs, relying_parties=found_parties, accounts=named_accounts)
+    return StackSpec(account=account_args, workloads=specs, relying_parties=found_parties, accounts=named_accounts,
+                     guardrails=guardrail_args)
 
 
 def _relying_parties(workloads: list[WorkloadSpec], raw: list[Any], stack: str,

@@ -1,4 +1,5 @@
 // One AWS Lambda role, trusted by an Entra app, a managed identity and a GCP workload identity pool,
+// and the organisation guardrail around it,
 // from TypeScript.
 //
 // The components are Python (components/ at the repository root). `pulumi package add` ran the
@@ -65,6 +66,16 @@ const gcp = new outboundFederation.GcpWorkloadIdentityTrust(`${stack}-exporter-g
     createServiceAccount: true,
 });
 
+// The organisation's guardrail, a service control policy (from the management account, or a
+// delegated administrator for policies): only the deployer role may switch federation on or off,
+// and tokens in the OU go only to these audiences, for at most 15 minutes.
+const guardrails = new outboundFederation.OrganizationGuardrails(`${stack}-guardrails`, {
+    targets: [config.require("workloadsOu")],
+    switchPrincipalArns: ["arn:aws:iam::*:role/federation-deployer"],
+    allowedAudiences: ["api://AzureADTokenExchange", gcpAudience],
+    maxDurationSeconds: 900,
+});
+
 export const issuer = account.issuer;
 export const roleArn = role.roleArn;
 export const azureClientId = app.clientId;
@@ -72,3 +83,4 @@ export const azureTenantId = app.tenantId;
 export const identityClientId = identity.clientId;
 export const gcpAudienceToRequest = gcp.audience;
 export const gcpCredentialConfiguration = gcp.credentialConfiguration;
+export const guardrailPolicyId = guardrails.policyId;

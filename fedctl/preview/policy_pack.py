@@ -43,12 +43,15 @@ from components.rules.facts import (
     NATIVE_MANAGED_POLICY_TYPE,
     NATIVE_ROLE_POLICY_TYPE,
     NATIVE_ROLE_TYPE,
+    ORGANIZATIONS_POLICY_TYPE,
     ROLE_POLICY_TYPE,
     ROLE_TYPE,
+    SERVICE_CONTROL_POLICY,
     SIGNING_ALGORITHMS,
     USER_POLICY_TYPE,
 )
-from components.rules.policy_audits import check_token_grants, check_trust_policy
+from components.rules.guardrails import check_document_size
+from components.rules.policy_audits import check_token_grants, check_token_guardrails, check_trust_policy
 
 CONFIG_DEFAULTS: dict[str, Any] = {
     "maxDurationSeconds": MAX_DURATION_SECONDS,
@@ -214,6 +217,16 @@ def trust_policy_violations(resource: AuditedResource, config: Mapping[str, Any]
                               account_id=parsed.account_id if parsed else None)
 
 
+def guardrail_violations(resource: AuditedResource, config: Mapping[str, Any]) -> list[Violation]:
+    """An organisation's SCP that denies token requests must deny what it seems to, and fit."""
+    if resource.type != ORGANIZATIONS_POLICY_TYPE or resource.props.get("type", SERVICE_CONTROL_POLICY) != \
+            SERVICE_CONTROL_POLICY:
+        return []
+    content = resource.props.get("content")
+    found = check_token_guardrails(content, f"{resource.name}.content")
+    return found + (check_document_size(content, f"{resource.name}.content") if isinstance(content, str) else [])
+
+
 def enablement_violations(resource: AuditedResource, config: Mapping[str, Any]) -> list[Violation]:
     if resource.type == ENABLEMENT_TYPE and not resource.protect:
         return [Violation(
@@ -235,6 +248,15 @@ CORE_AUDITS = (
         advice_description="Token grants that are allowed but worth a reviewer's look: lifetimes over 15 "
                            "minutes, a Resource other than \"*\".",
         check=token_grant_violations,
+    ),
+    Audit(
+        name="organization-guardrails-effective",
+        description="A service control policy that denies outbound tokens or the federation switch denies what it "
+                    "seems to: an audience allow-list with ForAnyValue (ForAllValues lets a request through by adding "
+                    "one allowed audience), an exemption that is not everyone, a document within 5,120 characters.",
+        advice="organization-guardrails-advice",
+        advice_description="Guardrails worth a reviewer's look: a federation switch exemption by role-name pattern.",
+        check=guardrail_violations,
     ),
     Audit(
         name="role-trust-closed",

@@ -211,6 +211,15 @@ def _rehearse_role(result: RehearsalResult, review: Review, trust: PlannedTrust,
         result.notes.append(f"{trust.relying_party}: trusts {trusted}, but that role's tokens carry {role}")
     request, documents = workload_request(review, trust, role)
     refused = _judge_policy(trust, role, request, documents)
+    guardrails, maybe = review.guardrails(role)
+    if refused is None and guardrails:
+        # The organisation's SCP is evaluated with the role's own policy: its Deny wins.
+        decision = evaluate_token_request(list(documents or []) + guardrails, request)
+        if not decision.allowed:
+            refused = Case(trust.relying_party, role, INTENDED, ACCEPT, REJECT,
+                           f"the organisation's service control policy would refuse the token: {decision.reason}")
+    result.notes += [f"{trust.relying_party}: {note}" for note in maybe if f"{trust.relying_party}: {note}" not in
+                     result.notes]
     neighbour = next((r for r in planned_roles if r not in trust.roles and r.split(":")[4] == parsed.account_id),
                      f"arn:{parsed.partition}:iam::{parsed.account_id}:role{parsed.path}{parsed.name}-neighbour")
     other = _other_account(parsed.account_id)

@@ -20,7 +20,13 @@ from typing import Any, Callable
 from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
-from components.rules.facts import ENABLEMENT_TYPE, ROLE_POLICY_TYPE, ROLE_TYPE
+from components.rules.facts import (
+    ENABLEMENT_TYPE,
+    ORGANIZATIONS_POLICY_ATTACHMENT_TYPE,
+    ORGANIZATIONS_POLICY_TYPE,
+    ROLE_POLICY_TYPE,
+    ROLE_TYPE,
+)
 
 from ..testing.mocks import Registration
 from .engine import ProgramRun
@@ -127,6 +133,10 @@ def _enablement_lines(registration: Registration) -> list[str]:
 CORE_DESCRIBERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], list[str]]] = {
     ROLE_TYPE: lambda i, o: [f"arn: {o.get('arn')}"] + _trust_lines(i.get("assumeRolePolicy", "")),
     ROLE_POLICY_TYPE: lambda i, o: _policy_lines(i.get("policy", "")),
+    ORGANIZATIONS_POLICY_TYPE: lambda i, o: [f"{i.get('type') or 'SERVICE_CONTROL_POLICY'}: member accounts under "
+                                             "its targets, never the management account"]
+                                            + _policy_lines(i.get("content", "")),
+    ORGANIZATIONS_POLICY_ATTACHMENT_TYPE: lambda i, o: [f"attach {i.get('policyId')} to {i.get('targetId')}"],
 }
 # Component outputs worth a line in the plan, in this order; each relying party adds its own.
 CORE_FACTS = ("issuer", "subject")

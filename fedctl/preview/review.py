@@ -24,10 +24,13 @@ from components.rules.facts import (
     MANAGED_POLICY_TYPE,
     NATIVE_ROLE_POLICY_TYPE,
     NATIVE_ROLE_TYPE,
+    ORGANIZATIONS_POLICY_ATTACHMENT_TYPE,
+    ORGANIZATIONS_POLICY_TYPE,
     ROLE_COMPONENT,
     ROLE_POLICY_ATTACHMENT_TYPE,
     ROLE_POLICY_TYPE,
     ROLE_TYPE,
+    SERVICE_CONTROL_POLICY,
 )
 
 
@@ -85,6 +88,30 @@ class Review:
         documents += [managed[arn] for arn in attached if arn in managed]
         documents = [d for d in documents if d]
         return documents or None
+
+    def guardrails(self, role_arn: str) -> tuple[list[Any], list[str]]:
+        """The organisation's SCPs in this run that surely apply to a role, and notes on those that may.
+
+        An SCP attached to the root applies to every member account; one attached to the role's
+        account applies to it. Whether an account is under an OU is not in the run: those SCPs are
+        named in the notes, never silently applied or ignored.
+        """
+        parsed = aws_rules.parse_role_arn(role_arn)
+        policies = {p.id or p.outputs.get("id"): p for p in self.of_type(ORGANIZATIONS_POLICY_TYPE)
+                    if (p.inputs.get("type") or SERVICE_CONTROL_POLICY) == SERVICE_CONTROL_POLICY}
+        applied: list[Any] = []
+        notes: list[str] = []
+        for attachment in self.of_type(ORGANIZATIONS_POLICY_ATTACHMENT_TYPE):
+            policy = policies.get(attachment.inputs.get("policyId"))
+            target = attachment.inputs.get("targetId")
+            if policy is None or not isinstance(target, str):
+                continue
+            if target.startswith("r-") or (parsed and target == parsed.account_id):
+                applied.append(policy.inputs.get("content"))
+            elif target.startswith("ou-"):
+                notes.append(f"{policy.name} applies only if account {parsed.account_id if parsed else '?'} is "
+                             f"under {target}")
+        return [d for d in applied if d], sorted(set(notes))
 
     # -- relying parties ----------------------------------------------------------------------
 

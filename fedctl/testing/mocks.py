@@ -39,6 +39,8 @@ from components.rules.facts import (
     INSTANCE_PROFILE_TYPE,
     ISSUER_INVOKE,
     MANAGED_POLICY_TYPE,
+    ORGANIZATIONS_POLICY_ATTACHMENT_TYPE,
+    ORGANIZATIONS_POLICY_TYPE,
     ROLE_POLICY_TYPE,
     ROLE_TYPE,
     STACK_REFERENCE_TYPE,
@@ -226,6 +228,8 @@ class CloudMocks(pulumi.runtime.Mocks):
             INSTANCE_PROFILE_TYPE: self._aws_instance_profile,
             MANAGED_POLICY_TYPE: self._aws_managed_policy,
             ENABLEMENT_TYPE: self._aws_enablement,
+            ORGANIZATIONS_POLICY_TYPE: self._organizations_policy,
+            ORGANIZATIONS_POLICY_ATTACHMENT_TYPE: self._organizations_policy_attachment,
             AWS_PROVIDER_TYPE: self._aws_provider,
             STACK_REFERENCE_TYPE: self._stack_reference,
         }
@@ -343,6 +347,18 @@ class CloudMocks(pulumi.runtime.Mocks):
         path = outputs.get("path") or "/"
         arn = f"arn:aws:iam::{self._account_of(args.provider)}:policy{path}{name}"
         return {"__id": arn, "name": name, "arn": arn, "path": path, "policyId": "ANPA" + stable_suffix(name, 17).upper()}
+
+    def _organizations_policy(self, args, outputs) -> dict:
+        # Organizations' shapes: p-<8+ chars> IDs, ARNs under the organisation (o-...) and the policy type.
+        policy_id = "p-" + stable_suffix(args.name, 8)
+        kind = str(outputs.get("type") or "SERVICE_CONTROL_POLICY").lower()
+        organization = "o-" + stable_suffix(self.account_id, 10)
+        return {"__id": policy_id, "name": outputs.get("name") or f"{args.name}-{stable_suffix(args.name)}",
+                "type": outputs.get("type") or "SERVICE_CONTROL_POLICY", "awsManaged": False,
+                "arn": f"arn:aws:organizations::{self._account_of(args.provider)}:policy/{organization}/{kind}/{policy_id}"}
+
+    def _organizations_policy_attachment(self, args, outputs) -> dict:
+        return {"__id": f"{outputs.get('targetId')}:{outputs.get('policyId')}"}
 
     def _aws_instance_profile(self, args, outputs) -> dict:
         name = outputs.get("name") or f"{args.name}-{stable_suffix(args.name)}"
