@@ -34,7 +34,7 @@ def test_an_issuer_of_the_wrong_shape_is_rejected(issuer, code):
 
 def test_an_issuer_that_is_not_an_aws_issuer_only_warns():
     found = rules.check_issuer("https://issuer.example.com", "issuer")
-    assert [v.severity for v in found] == [WARNING]
+    assert [(v.code, v.severity) for v in found] == [("aws.issuer.unfamiliar", WARNING)]
 
 
 def test_audiences_within_limits_are_accepted():
@@ -56,7 +56,7 @@ def test_an_empty_audience_is_rejected_naming_its_index():
 
 
 def test_an_audience_over_1000_characters_is_rejected():
-    assert rules.check_audiences(["a" * 1001], "audiences")[0].field == "audiences[0]"
+    assert problems(rules.check_audiences(["a" * 1001], "audiences")) == [("audiences[0]", "aws.audience.length")]
 
 
 def test_a_wildcard_audience_is_rejected():
@@ -72,9 +72,12 @@ def test_durations_from_60_to_3600_seconds_are_accepted(seconds):
     assert rules.check_duration_seconds(seconds, "max_duration_seconds") == []
 
 
-@pytest.mark.parametrize("seconds", [59, 3601, 0, -5, "300", 300.5, True])
-def test_durations_outside_60_to_3600_whole_seconds_are_rejected(seconds):
-    assert rules.check_duration_seconds(seconds, "max_duration_seconds")[0].field == "max_duration_seconds"
+@pytest.mark.parametrize("seconds, code", [
+    (59, "aws.duration.range"), (3601, "aws.duration.range"), (0, "aws.duration.range"), (-5, "aws.duration.range"),
+    ("300", "aws.duration.type"), (300.5, "aws.duration.type"), (True, "aws.duration.type"),
+])
+def test_durations_outside_60_to_3600_whole_seconds_are_rejected(seconds, code):
+    assert problems(rules.check_duration_seconds(seconds, "max_duration_seconds")) == [("max_duration_seconds", code)]
 
 
 def test_a_whole_number_arriving_as_a_float_is_accepted():
@@ -89,7 +92,8 @@ def test_rs256_and_es384_are_the_only_signing_algorithms():
 
 
 def test_an_empty_algorithm_list_is_rejected():
-    assert rules.check_signing_algorithms([], "signing_algorithms")
+    assert problems(rules.check_signing_algorithms([], "signing_algorithms")) == [
+        ("signing_algorithms", "aws.algorithms.count")]
 
 
 def test_iam_tags_follow_awss_character_and_length_rules():
@@ -107,15 +111,15 @@ def test_more_than_fifty_tags_are_rejected():
 
 def test_role_names_follow_iam_rules():
     assert rules.check_role_name("reports-reader_1+=,.@", "role_name") == []
-    assert rules.check_role_name("x" * 65, "role_name")
+    assert problems(rules.check_role_name("x" * 65, "role_name")) == [("role_name", "aws.role-name.length")]
     assert problems(rules.check_role_name("has space", "role_name")) == [("role_name", "aws.role-name.charset")]
 
 
 def test_role_paths_must_start_and_end_with_a_slash():
     assert rules.check_role_path("/", "path") == []
     assert rules.check_role_path("/teams/payments/", "path") == []
-    assert rules.check_role_path("teams/", "path")
-    assert rules.check_role_path("/teams", "path")
+    assert problems(rules.check_role_path("teams/", "path")) == [("path", "aws.role-path.format")]
+    assert problems(rules.check_role_path("/teams", "path")) == [("path", "aws.role-path.format")]
 
 
 def test_paths_that_aws_manages_are_reserved():
@@ -132,23 +136,26 @@ def test_a_role_arn_is_parsed_with_its_path():
 
 
 def test_a_user_arn_is_not_a_role_arn():
-    assert rules.check_role_arn("arn:aws:iam::123456789012:user/alice", "existing_role_arn")
+    assert problems(rules.check_role_arn("arn:aws:iam::123456789012:user/alice", "existing_role_arn")) == [
+        ("existing_role_arn", "aws.role-arn.format")]
 
 
 def test_a_service_principal_must_be_an_aws_service():
     assert rules.check_trusted_services(["ec2.amazonaws.com", "pods.eks.amazonaws.com"], "s") == []
-    assert rules.check_trusted_services(["ec2"], "trusted_services")[0].field == "trusted_services[0]"
+    assert problems(rules.check_trusted_services(["ec2"], "trusted_services")) == [
+        ("trusted_services[0]", "aws.trusted-service.format")]
 
 
 def test_a_role_needs_exactly_one_source():
-    assert rules.check_role_source({}, "")[0].field == "trusted_services"
+    assert problems(rules.check_role_source({}, "")) == [("trusted_services", "aws.role-source.missing")]
     both = rules.check_role_source({"trusted_services": ["ec2.amazonaws.com"], "assume_role_policy": "{}"})
-    assert both[0].field == "assume_role_policy"
+    assert problems(both) == [("assume_role_policy", "aws.role-source.conflict")]
 
 
 def test_creation_settings_are_refused_for_an_existing_role():
     found = rules.check_role_source({"existing_role_arn": SSO_ROLE, "path": "/x/", "create_instance_profile": True})
-    assert sorted(v.field for v in found) == ["create_instance_profile", "path"]
+    assert sorted(problems(found)) == [("create_instance_profile", "aws.role-source.conflict"),
+                                       ("path", "aws.role-source.conflict")]
 
 
 def test_the_token_policy_cannot_be_attached_to_an_identity_center_role():
@@ -172,7 +179,7 @@ def test_a_custom_trust_policy_must_name_a_principal():
 
 def test_disable_on_destroy_needs_manage():
     found = rules.check_account_federation_args({"disable_on_destroy": True})
-    assert found[0].field == "disable_on_destroy"
+    assert problems(found) == [("disable_on_destroy", "aws.account.disable-without-manage")]
 
 
 def test_field_names_are_spelt_the_way_the_user_wrote_them():
