@@ -99,7 +99,7 @@ def test_an_issuer_entra_cannot_match_is_rejected(issuer, code):
 
 
 def test_whitespace_in_an_issuer_is_reported_once():
-    assert len(rules.check_fic_issuer(AWS_ISSUER + " ", "issuer")) == 1
+    assert problems(rules.check_fic_issuer(AWS_ISSUER + " ", "issuer")) == [("issuer", "aws.issuer.whitespace")]
 
 
 def test_a_role_arn_with_a_path_is_a_valid_subject_with_its_case_kept():
@@ -329,7 +329,7 @@ def test_minimal_app_trust_args_are_accepted():
 
 def test_app_trust_args_need_an_issuer_and_subjects():
     found = rules.check_azure_app_trust_args({})
-    assert [v.field for v in found] == ["issuer", "subjects"]
+    assert problems(found) == [("issuer", "azure.issuer.missing"), ("subjects", "azure.subjects.missing")]
 
 
 def test_app_trust_fields_are_spelt_the_way_the_user_wrote_them():
@@ -358,7 +358,7 @@ def test_role_assignments_on_an_existing_app_need_its_service_principal():
 def test_an_existing_service_principal_only_applies_to_an_existing_app():
     found = rules.check_azure_app_trust_args(app_args(
         existing_service_principal_object_id="11111111-2222-3333-4444-555555555555"))
-    assert [v.field for v in found] == ["existing_service_principal_object_id"]
+    assert problems(found) == [("existing_service_principal_object_id", "azure.app.principal-without-existing")]
 
 
 def test_an_existing_credential_count_only_applies_to_an_existing_app():
@@ -369,7 +369,7 @@ def test_an_existing_credential_count_only_applies_to_an_existing_app():
 def test_an_existing_apps_credentials_count_toward_its_limit():
     found = rules.check_azure_app_trust_args(app_args(
         existing_application_object_id="11111111-2222-3333-4444-555555555555", existing_credential_count=20))
-    assert [v.field for v in found] == ["subjects"]
+    assert problems(found) == [("subjects", "azure.credentials.count")]
 
 
 def test_a_flexible_credential_expression_is_refused_for_the_aws_issuer():
@@ -412,12 +412,13 @@ def test_an_existing_identity_with_its_group_is_accepted():
 def test_a_new_identity_needs_a_name_and_a_location():
     found = rules.check_managed_identity_trust_args({
         "issuer": AWS_ISSUER, "subjects": {"sso-readonly": SSO_ROLE}, "resource_group_name": "reports"})
-    assert [v.field for v in found] == ["identity_name", "location"]
+    assert problems(found) == [("identity_name", "azure.identity.name-missing"),
+                               ("location", "azure.identity.location-missing")]
 
 
 def test_an_identity_always_needs_a_resource_group():
     found = rules.check_managed_identity_trust_args(identity_args(resource_group_name=None))
-    assert [v.field for v in found] == ["resource_group_name"]
+    assert problems(found) == [("resource_group_name", "azure.identity.resource-group-missing")]
 
 
 def test_an_existing_identity_cannot_also_be_created():
@@ -428,16 +429,17 @@ def test_an_existing_identity_cannot_also_be_created():
 
 def test_a_new_identity_in_malaysia_south_is_refused():
     found = rules.check_managed_identity_trust_args(identity_args(location="Malaysia South"))
-    assert [v.field for v in found] == ["location"]
+    assert problems(found) == [("location", "azure.identity-location.unsupported")]
 
 
-@pytest.mark.parametrize("key, value", [
-    ("identity_name", "ab"), ("identity_name", "-reader"), ("resource_group_name", "reports."),
-    ("resource_group_name", "a" * 91),
+@pytest.mark.parametrize("key, value, code", [
+    ("identity_name", "ab", "azure.identity-name.format"), ("identity_name", "-reader", "azure.identity-name.format"),
+    ("resource_group_name", "reports.", "azure.resource-group.format"),
+    ("resource_group_name", "a" * 91, "azure.resource-group.format"),
 ])
-def test_identity_and_group_names_follow_arm_naming_rules(key, value):
+def test_identity_and_group_names_follow_arm_naming_rules(key, value, code):
     found = rules.check_managed_identity_trust_args(identity_args(**{key: value}))
-    assert [v.field for v in found] == [key]
+    assert problems(found) == [(key, code)]
 
 
 def test_identity_trust_args_share_the_credential_rules():
@@ -465,4 +467,4 @@ def test_warnings_do_not_block_a_trust():
 
 def test_repeated_subjects_are_caught_before_an_output_issuer_resolves():
     found = rules.check_subjects({"one": SSO_ROLE, "two": SSO_ROLE}, "subjects", FakeOutput())
-    assert [v.field for v in found] == ["subjects.two"]
+    assert problems(found) == [("subjects.two", "azure.fic.duplicate-pair")]
