@@ -168,14 +168,15 @@ def test_a_condition_over_4096_characters_is_reported():
     found = gcp.check_attribute_condition(gcp.attribute_condition(ACCOUNT, arns), "subjects")
     assert problems(found) == [("subjects", "gcp.attribute-condition.length")]
     args = {**VALID_ARGS, "subjects": {f"r{i}": arn for i, arn in enumerate(arns)}}
-    assert [v.field for v in gcp.check_gcp_trust_args(args)] == ["subjects"]
+    assert problems(gcp.check_gcp_trust_args(args)) == [("subjects", "gcp.attribute-condition.length")]
 
     class FakeOutput:
         def apply(self, fn): ...
         def is_known(self): ...
 
     # The length is known at preview even when the account is still an Output.
-    assert [v.field for v in gcp.check_gcp_trust_args({**args, "aws_account_id": FakeOutput()})] == ["subjects"]
+    assert problems(gcp.check_gcp_trust_args({**args, "aws_account_id": FakeOutput()})) == [
+        ("subjects", "gcp.attribute-condition.length")]
 
 
 # -- IDs ---------------------------------------------------------------------------------------------
@@ -273,7 +274,8 @@ def test_the_service_account_resource_name_names_its_project_when_it_can():
 # -- subjects and the subject length ---------------------------------------------------------------
 
 def test_google_subject_is_measured_in_bytes():
-    assert gcp.check_google_subject("é" * 64, "subjects.x") != []  # 64 characters, 128 bytes
+    # 64 characters, 128 bytes
+    assert problems(gcp.check_google_subject("é" * 64, "subjects.x")) == [("subjects.x", "gcp.google-subject.length")]
     assert gcp.check_google_subject("e" * 127, "subjects.x") == []
 
 
@@ -409,12 +411,13 @@ def test_a_condition_that_does_not_pin_the_account_is_rejected():
 def test_a_condition_pinning_only_the_account_is_advisory():
     found = gcp_audits.check_condition_pins_account(
         "assertion['https://sts.amazonaws.com/'].aws_account == '123456789012'", "c")
-    assert [v.severity for v in found] == ["warning"]
+    assert [(v.code, v.severity) for v in found] == [("gcp.condition.roles-unpinned", "warning")]
 
 
 def test_a_pool_wide_workload_identity_user_grant_is_rejected():
     member = "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/aws/*"
-    assert gcp_audits.check_impersonation_member("roles/iam.workloadIdentityUser", member, "m")
+    assert problems(gcp_audits.check_impersonation_member("roles/iam.workloadIdentityUser", member, "m")) == [
+        ("m", "gcp.binding.pool-wide")]
 
 
 def test_a_grant_to_one_principal_passes():
