@@ -78,23 +78,31 @@ def accounts(**extra):
              "assumeRoleArn": "arn:aws:iam::111111111111:role/deployer", **extra}]
 
 
+def refused(raised):
+    """(config path as the user wrote it, value, code) of every problem the stack config was refused for."""
+    return [(v.field, v.value, v.code) for v in raised.value.violations]
+
+
 def test_an_existing_role_of_another_account_is_refused_at_preview():
-    with pytest.raises(ValidationError, match=r"workloads\[0\]\.existingRoleArn: .* belongs to account 999999999999, "
-                                              r"not 111111111111"):
+    with pytest.raises(ValidationError) as raised:
         parse_stack_config(None, [{"name": "w1", "account": "payments", "audiences": ["a"],
                                    "existingRoleArn": "arn:aws:iam::999999999999:role/x"}], "org", accounts())
+    assert refused(raised) == [
+        ("workloads[0].existingRoleArn", "arn:aws:iam::999999999999:role/x", "aws.subject.other-account")]
 
 
 def test_a_workload_must_name_a_known_account():
-    with pytest.raises(ValidationError, match=r"workloads\[0\]\.account: 'billing' is not a named account "
-                                              r"\(accounts: payments\)"):
+    with pytest.raises(ValidationError) as raised:
         parse_stack_config(None, [{"name": "w1", "account": "billing", "trustedServices": ["ec2.amazonaws.com"],
                                    "audiences": ["a"]}], "org", accounts())
+    assert refused(raised) == [("workloads[0].account", "billing", "config.account.unknown")]
 
 
 def test_the_deployer_role_must_be_in_its_account():
-    with pytest.raises(ValidationError, match=r"accounts\[0\]\.assumeRoleArn: .* belongs to account 222222222222"):
+    with pytest.raises(ValidationError) as raised:
         parse_stack_config(None, [], "org", accounts(assumeRoleArn="arn:aws:iam::222222222222:role/deployer"))
+    assert refused(raised) == [
+        ("accounts[0].assumeRoleArn", "arn:aws:iam::222222222222:role/deployer", "aws.subject.other-account")]
 
 
 def test_one_relying_party_is_not_shared_across_accounts():
@@ -103,14 +111,15 @@ def test_one_relying_party_is_not_shared_across_accounts():
         {"name": "w1", "account": "payments", "trustedServices": ["ec2.amazonaws.com"], "azureApp": app},
         {"name": "w2", "trustedServices": ["ec2.amazonaws.com"], "azureApp": app},
     ]
-    with pytest.raises(ValidationError, match=r"workloads\[1\]\.azureApp: 'shared-app' is also trusted by a "
-                                              r"workload of another account"):
+    with pytest.raises(ValidationError) as raised:
         parse_stack_config({}, workloads, "org", accounts())
+    assert refused(raised) == [("workloads[1].azureApp", "shared-app", "config.relying-party.across-accounts")]
 
 
 def test_an_account_id_must_be_twelve_digits():
-    with pytest.raises(ValidationError, match=r"accounts\[0\]\.accountId: 11 must be a 12-digit AWS account ID"):
+    with pytest.raises(ValidationError) as raised:
         parse_stack_config(None, [], "org", accounts(accountId=11))
+    assert refused(raised) == [("accounts[0].accountId", 11, "aws.account-id.format")]
 
 
 def test_the_organisation_example_previews_cleanly(capsys):

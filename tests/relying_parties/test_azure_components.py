@@ -48,6 +48,25 @@ def role_definition(guid, subscription=DEFAULT_SUBSCRIPTION_ID):
     return f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
 
 
+def problems(error):
+    """(field as the user wrote it, code) of every violation a ValidationError holds."""
+    return [(v.field, v.code) for v in error.violations]
+
+
+def refusal(raised):
+    """The ValidationError behind a failed deployment. Pulumi wraps an error raised while an Output
+    resolves in ValueErrors and chains the original, as a cause or a context (a cause may even be
+    the wrapper itself), so both links are followed."""
+    todo, seen = [raised.value], set()
+    while todo:
+        error = todo.pop(0)
+        if isinstance(error, ValidationError):
+            return error
+        seen.add(id(error))
+        todo += [e for e in (error.__cause__, error.__context__) if e is not None and id(e) not in seen]
+    raise AssertionError(f"no ValidationError behind {raised.value!r}")
+
+
 # -- AzureAppTrust: a new app ---------------------------------------------------------------------
 
 def test_a_credential_copies_issuer_subject_and_audience_exactly_for_a_role_with_a_path(cloud):
@@ -178,9 +197,11 @@ def test_an_output_scope_and_role_are_resolved_and_checked(cloud):
 
 
 def test_an_output_role_that_is_unknown_fails_when_it_resolves(cloud):
-    with pytest.raises(Exception, match=r"role_assignments\[0\]\.role: 'Magic' is not a built-in role"):
+    with pytest.raises(Exception) as raised:
         deploy(lambda: AzureAppTrust("reports", app(role_assignments=[{
             "scope": RG_SCOPE, "role": pulumi.Output.from_input("Magic")}])).client_id)
+    assert [(v.field, v.value, v.code) for v in refusal(raised).violations] == [
+        ("role_assignments[0].role", "Magic", "azure.role.unknown")]
 
 
 # -- AzureAppTrust: an existing app ---------------------------------------------------------------
@@ -208,9 +229,10 @@ def test_an_existing_apps_roles_go_to_the_service_principal_given(cloud):
 
 
 def test_an_existing_app_without_its_service_principal_gets_no_role_assignments(cloud):
-    with pytest.raises(ValidationError, match="role_assignments: '1 assignments' need existing_service_principal"):
+    with pytest.raises(ValidationError) as refused:
         deploy(lambda: AzureAppTrust("legacy", app(
             existing_application_object_id=EXISTING_APP, role_assignments=[{"scope": RG_SCOPE, "role": "Reader"}])))
+    assert problems(refused.value) == [("role_assignments", "azure.app.role-assignments-need-principal")]
     assert cloud.registrations == {}
 
 
@@ -223,18 +245,22 @@ def test_bad_app_input_is_refused_naming_every_field_before_anything_is_register
             "audience": ["api://AzureADTokenExchange", "other"], "signing_algorithms": ["ES384"],
             "role_assignments": [{"scope": "/subscriptions/prod", "role": "Magic"}],
         }))
-    text = str(caught.value)
-    assert text.startswith("AzureAppTrust 'reports' has invalid input:")
-    for field in ("issuer", "subjects.x", "subjects.dup-of-x", "subjects.star", "audience", "signing_algorithms",
-                  "role_assignments[0].scope", "role_assignments[0].role"):
-        assert f"  - {field}: " in text
+    assert caught.value.label == "AzureAppTrust 'reports'"
+    assert problems(caught.value) == [
+        ("issuer", "aws.issuer.trailing-slash"), ("subjects.x", "azure.credential-name.length"),
+        ("subjects.star", "azure.fic.wildcard"), ("subjects.star", "aws.role-arn.format"),
+        ("subjects.dup-of-x", "azure.fic.duplicate-pair"), ("audience", "azure.fic-audience.count"),
+        ("signing_algorithms", "relying-party.algorithm-not-allowed"), ("role_assignments[0].scope", "azure.scope.format"),
+        ("role_assignments[0].role", "azure.role.unknown")]
     assert cloud.registrations == {}
 
 
 def test_more_than_twenty_credentials_are_refused(cloud):
     subjects = {f"role-{i:02}": f"arn:aws:iam::123456789012:role/r{i}" for i in range(21)}
-    with pytest.raises(ValidationError, match="subjects: '21 credentials' is too many"):
+    with pytest.raises(ValidationError) as refused:
         deploy(lambda: AzureAppTrust("reports", app(subjects=subjects)))
+    assert [(v.field, v.value, v.code) for v in refused.value.violations] == [
+        ("subjects", "21 credentials", "azure.credentials.count")]
     assert cloud.registrations == {}
 
 
@@ -246,8 +272,9 @@ def test_an_es384_only_role_is_refused_for_azure(cloud):
 
 
 def test_an_output_of_es384_only_algorithms_fails_when_it_resolves(cloud):
-    with pytest.raises(Exception, match="signing_algorithms: \\['ES384'\\] does not allow RS256"):
+    with pytest.raises(Exception) as raised:
         deploy(lambda: AzureAppTrust("reports", app(signing_algorithms=pulumi.Output.from_input(["ES384"]))).client_id)
+    assert problems(refusal(raised)) == [("signing_algorithms", "relying-party.algorithm-not-allowed")]
 
 
 def test_an_output_subject_is_copied_exactly_once_resolved(cloud):
@@ -256,20 +283,23 @@ def test_an_output_subject_is_copied_exactly_once_resolved(cloud):
 
 
 def test_an_output_subject_that_is_not_a_role_arn_fails_when_it_resolves(cloud):
-    with pytest.raises(Exception, match="subjects.batch: '.*:assumed-role/b/s' is an STS session ARN"):
+    with pytest.raises(Exception) as raised:
         deploy(lambda: AzureAppTrust("reports", app(subjects={
             "batch": pulumi.Output.from_input("arn:aws:sts::123456789012:assumed-role/b/s")})).client_id)
+    assert problems(refusal(raised)) == [("subjects.batch", "azure.fic-subject.session-arn")]
 
 
 def test_an_output_subject_that_repeats_another_fails_when_it_resolves(cloud):
-    with pytest.raises(Exception, match="subjects.again: .* same issuer and subject as credential 'sso-readonly'"):
+    with pytest.raises(Exception) as raised:
         deploy(lambda: AzureAppTrust("reports", app(subjects={
             "sso-readonly": SSO_ROLE, "again": pulumi.Output.from_input(SSO_ROLE)})).client_id)
+    assert problems(refusal(raised)) == [("subjects.again", "azure.fic.duplicate-pair")]
 
 
 def test_an_output_issuer_with_a_trailing_slash_fails_instead_of_being_rewritten(cloud):
-    with pytest.raises(Exception, match="issuer: .* must not end with a slash"):
+    with pytest.raises(Exception) as raised:
         deploy(lambda: AzureAppTrust("reports", app(issuer=pulumi.Output.from_input(ISSUER + "/"))).client_id)
+    assert problems(refusal(raised)) == [("issuer", "aws.issuer.trailing-slash")]
 
 
 # -- AzureManagedIdentityTrust: a new identity ----------------------------------------------------
@@ -363,25 +393,30 @@ def test_an_existing_identity_in_malaysia_south_fails_once_its_location_is_known
         return answer
 
     cloud.mocks.call = in_malaysia_south
-    with pytest.raises(Exception, match="cannot hold federated identity credentials"):
+    with pytest.raises(Exception) as raised:
         deploy(lambda: AzureManagedIdentityTrust("shared", {
             "issuer": ISSUER, "subjects": {"sso-readonly": SSO_ROLE},
             "existing_identity_name": "shared-reader", "resource_group_name": "shared"}).client_id)
+    assert [(v.field, v.value, v.code) for v in refusal(raised).violations] == [
+        ("existing_identity_name (location)", "malaysiasouth", "azure.identity-location.unsupported")]
     assert cloud.of_type(UAMI_FIC) == []
 
 
 # -- AzureManagedIdentityTrust: validation --------------------------------------------------------
 
 def test_a_new_identity_in_malaysia_south_is_refused_before_anything_is_registered(cloud):
-    with pytest.raises(ValidationError, match="location: 'Malaysia South' cannot hold federated identity credentials"):
+    with pytest.raises(ValidationError) as refused:
         deploy(lambda: AzureManagedIdentityTrust("reports", identity(location="Malaysia South")))
+    assert [(v.field, v.value, v.code) for v in refused.value.violations] == [
+        ("location", "Malaysia South", "azure.identity-location.unsupported")]
     assert cloud.registrations == {}
 
 
 def test_a_new_and_an_existing_identity_together_are_refused(cloud):
     with pytest.raises(ValidationError) as caught:
         deploy(lambda: AzureManagedIdentityTrust("reports", identity(existing_identity_name="shared-reader")))
-    assert "  - identity_name: 'reports-reader' cannot be combined with existing_identity_name" in str(caught.value)
+    assert problems(caught.value) == [("identity_name", "azure.identity.existing-conflict"),
+                                      ("location", "azure.identity.existing-conflict")]
     assert cloud.registrations == {}
 
 
@@ -390,8 +425,10 @@ def test_bad_identity_input_is_refused_naming_every_field_before_anything_is_reg
         deploy(lambda: AzureManagedIdentityTrust("reports", {
             "issuer": " " + ISSUER, "subjects": {"ab": "arn:aws:iam::123456789012:role/team?/reader"},
             "identity_name": "-bad", "audience": "api://*"}))
-    text = str(caught.value)
-    assert text.startswith("AzureManagedIdentityTrust 'reports' has invalid input:")
-    for field in ("issuer", "subjects.ab", "identity_name", "resource_group_name", "location", "audience"):
-        assert f"  - {field}: " in text
+    assert caught.value.label == "AzureManagedIdentityTrust 'reports'"
+    assert problems(caught.value) == [
+        ("issuer", "aws.issuer.whitespace"), ("subjects.ab", "azure.credential-name.length"),
+        ("subjects.ab", "azure.fic.wildcard"), ("audience", "azure.fic.wildcard"),
+        ("resource_group_name", "azure.identity.resource-group-missing"),
+        ("location", "azure.identity.location-missing"), ("identity_name", "azure.identity-name.format")]
     assert cloud.registrations == {}
