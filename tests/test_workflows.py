@@ -170,23 +170,29 @@ def unsafe_report():
     return result.stdout
 
 
-def if_holds(condition, status):
-    """A step's `if:` on the preview step's status; only `==`, `!=`, `||` and `&&` of quoted literals."""
-    python = (condition.replace("steps.preview.outputs.status", repr(str(status)))
-              .replace("||", " or ").replace("&&", " and "))
-    assert re.fullmatch(r"(?:\s|'\d*'|==|!=|or|and)+", python), condition
+def if_holds(condition, outputs):
+    """A step's `if:` on the preview step's outputs; only `==`, `!=`, `||` and `&&` of quoted literals."""
+    python = re.sub(r"steps\.preview\.outputs\.(\w+)", lambda name: repr(outputs.get(name[1], "")), condition)
+    python = python.replace("||", " or ").replace("&&", " and ")
+    assert re.fullmatch(r"(?:\s|'[a-z0-9]*'|==|!=|or|and)+", python), condition
     return eval(python)  # noqa: S307 - only the literals and operators checked above
 
 
-@pytest.mark.parametrize("code", [0, 1, 2])
-def test_the_preview_fails_on_findings_or_errors_and_uploads_a_report_only_when_it_made_one(tmp_path, code,
-                                                                                          unsafe_report):
-    """fedctl exits 0 (passed), 1 (findings) or 2 (could not check, and printed no report)."""
+@pytest.mark.parametrize("code, prints, status", [
+    pytest.param(0, True, 0, id="passed"),
+    pytest.param(1, True, 1, id="findings"),
+    pytest.param(2, True, 2, id="checked only in part"),
+    pytest.param(2, False, 2, id="could not run"),
+    pytest.param(0, False, 2, id="passed with no report"),
+])
+def test_the_preview_fails_unless_it_passed_and_uploads_a_report_whenever_it_made_one(tmp_path, code, prints, status,
+                                                                                      unsafe_report):
+    """fedctl exits 0 (passed), 1 (findings) or 2 (could not check), and prints a report or nothing."""
     (tmp_path / "report.json").write_text(unsafe_report)
     bin_dir = tmp_path / ".venv" / "bin"
     bin_dir.mkdir(parents=True)
     (bin_dir / "fedctl").write_text('#!/bin/sh\necho "$@" > fedctl-args\n'
-                                    + ("cat report.json\n" if code < 2 else "echo 'the program crashed' >&2\n")
+                                    + ("cat report.json\n" if prints else "echo 'the program crashed' >&2\n")
                                     + f"exit {code}\n")
     (bin_dir / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
     for tool in bin_dir.iterdir():
@@ -199,10 +205,11 @@ def test_the_preview_fails_on_findings_or_errors_and_uploads_a_report_only_when_
                             capture_output=True, text=True, timeout=120,
                             env={"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(output),
                                  "GITHUB_STEP_SUMMARY": str(summary)})
-    assert result.returncode == 0, result.stderr  # the step records the status; a later step fails the job
+    assert result.returncode == 0, result.stderr  # the step records the outcome; a later step fails the job
     assert "--json" in (tmp_path / "fedctl-args").read_text().split()
-    assert output.read_text().splitlines() == [f"status={code}"]
-    if code < 2:
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    assert outputs == {"status": str(status), **({"report": "true"} if prints else {})}
+    if prints:
         assert (tmp_path / "preview.json").read_text() == unsafe_report
         assert "Offline preview of" in summary.read_text() and "<details>" in summary.read_text()
         assert "Left out" not in summary.read_text()  # the job summary has the whole report
@@ -210,9 +217,9 @@ def test_the_preview_fails_on_findings_or_errors_and_uploads_a_report_only_when_
         assert not (tmp_path / "preview.json").exists()
         assert "could not run" in summary.read_text()
     upload = next(step for _, step in steps(PREVIEW) if step.get("uses", "").startswith("actions/upload-artifact@"))
-    assert if_holds(upload["if"], code) == (code < 2)
+    assert if_holds(upload["if"], outputs) == prints
     fail = next(step for _, step in steps(PREVIEW) if "exit 1" in step.get("run", ""))
-    assert if_holds(fail["if"], code) == (code != 0)
+    assert if_holds(fail["if"], outputs) == (status != 0)
 
 
 # -- the comment job -------------------------------------------------------------------------
