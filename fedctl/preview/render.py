@@ -41,21 +41,38 @@ SHAPES = {
     "cluster": (('[["', '"]]'), "box3d"),
 }
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Control characters (but tab and newline) and the bidirectional overrides that make text read other than it is.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 # -- escaping what the program under review wrote ---------------------------------------------------
 
+def _clean(value: Any) -> str:
+    """The value as a string without control characters (a removed one could join two backtick runs)."""
+    return _CONTROL.sub("", str(value).replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _short_runs(text: str) -> str:
+    """Backtick runs of 15 at most (a zero-width space between): cmark-gfm keeps a fence's length in 8 bits
+    and an inline code span's in 1,000, so a longer fence would be closed by a shorter run of the text."""
+    return re.sub("`{16,}", lambda run: "\u200b".join(re.findall("`{1,15}", run[0])), text)
+
+
 def md_text(value: Any) -> str:
-    """Plain text in Markdown: no formatting, link, HTML or mention, on one line."""
-    text = " ".join(str(value).split())
+    """Plain text in Markdown: no formatting, link, HTML or mention, on one line.
+
+    A ``:`` before ``//`` is escaped, so no ``https://`` starts an autolink; a word joiner follows ``@``,
+    which starts neither an e-mail autolink nor a mention (an entity would not do: it is decoded first).
+    """
+    text = " ".join(_clean(value).split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _SPECIAL.sub(r"\\\1", text)
-    return text.replace("@", "&#64;")
+    text = _SPECIAL.sub(r"\\\1", text).replace("://", "\\://")
+    return text.replace("@", "@\u2060")
 
 
 def md_code(value: Any) -> str:
     """Inline code that the value cannot close: a fence longer than any run of backticks in it."""
-    text = " ".join(str(value).split())
+    text = _short_runs(" ".join(_clean(value).split()))
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     padding = " " if text.startswith("`") or text.endswith("`") or not text else ""
@@ -64,9 +81,15 @@ def md_code(value: Any) -> str:
 
 def md_block(lines: list[str], language: str = "") -> list[str]:
     """A fenced block its content cannot close."""
+    lines = [_short_runs(_clean(line)) for line in lines]
     longest = max((len(run) for line in lines for run in re.findall(r"`{3,}|~{3,}", line)), default=0)
     fence = "`" * max(3, longest + 1)
     return [f"{fence}{language}", *lines, fence]
+
+
+def md_cell_code(value: Any) -> str:
+    """Inline code in a table cell: its pipes escaped, which GFM splits cells at even inside code."""
+    return md_code(value).replace("|", "\\|")
 
 
 def _mermaid_text(text: str) -> str:
@@ -246,8 +269,8 @@ def _findings_section(document: dict[str, Any]) -> list[str]:
         return []
     lines = ["### Policy findings", "", "| level | policy | resource | finding |", "|---|---|---|---|"]
     for verdict in document["violations"]:
-        lines.append(f"| {md_text(verdict['enforcement'])} | {md_code(verdict['policy'])} | "
-                     f"{md_code(verdict['resource'] or 'stack')} | {md_text(verdict['message'])} |")
+        lines.append(f"| {md_text(verdict['enforcement'])} | {md_cell_code(verdict['policy'])} | "
+                     f"{md_cell_code(verdict['resource'] or 'stack')} | {md_text(verdict['message'])} |")
     return lines + [""]
 
 
@@ -255,18 +278,18 @@ def _rehearsal_section(document: dict[str, Any]) -> list[str]:
     rehearsal = document.get("rehearsal")
     if not rehearsal or not rehearsal["cases"]:
         return []
-    body = [f"{rehearsal['tokensMinted']} tokens from a local AWS-shaped issuer, judged by each relying party's "
+    body = [f"{int(rehearsal['tokensMinted'])} tokens from a local AWS-shaped issuer, judged by each relying party's "
             "documented rules.", ""]
     for party, cases in _rehearsal_groups(rehearsal):
         body += [f"**{md_text(party)}** (judged by {md_text(rehearsal['judges'].get(party, 'its rules'))})", "",
                  "| | role | token | expected | outcome | why |", "|---|---|---|---|---|---|"]
         for case in cases:
             mark = "⏳" if case["outcome"] == "pending" else "✅" if case["ok"] else "❌"
-            body.append(f"| {mark} | {md_code(case['role'].split(':role/')[-1])} | {md_text(case['scenario'])} | "
+            body.append(f"| {mark} | {md_cell_code(case['role'].split(':role/')[-1])} | {md_text(case['scenario'])} | "
                         f"{md_text(case['expected'])} | {md_text(case['outcome'])} | {md_text(case['reason'])} |")
         body.append("")
     body += [f"- {md_text(note)}" for note in rehearsal["notes"]]
-    wrong = rehearsal["wrongCells"]
+    wrong = int(rehearsal["wrongCells"])
     return _details(f"Trust rehearsal: {len(rehearsal['cases'])} cases, {wrong} wrong", body)
 
 
