@@ -22,7 +22,7 @@ import pulumi_aws as aws
 
 from .checks import ValidatedComponent, check_resolved, checked
 from .rules import aws as aws_rules
-from .rules.errors import FederationDisabledError, ValidationError
+from .rules.errors import FederationDisabledError, FederationLookupError, ValidationError
 from .rules.facts import DISCOVERY_PATH, JWKS_PATH
 from .rules.policy_documents import service_trust_policy_document, token_policy_document
 
@@ -128,7 +128,7 @@ class AccountFederation(ValidatedComponent):
                 if required:
                     raise FederationDisabledError(f"AccountFederation '{name}': {how_to_fix}") from error
                 return None
-            raise FederationDisabledError(
+            raise FederationLookupError(
                 f"AccountFederation '{name}': could not read the account's outbound identity federation "
                 f"issuer: {error}. The deployer needs iam:GetOutboundWebIdentityFederationInfo to tell "
                 "whether federation is on."

@@ -8,6 +8,7 @@ from conftest import deploy
 from judges.iam_policy import judge_policy
 
 from components import AccountFederation, FederatedRole, FederationDisabledError, ValidationError
+from components.rules.errors import FederationLookupError
 from components.rules.policy_documents import service_trust_policy_document, token_policy_document
 from fedctl.testing.mocks import issuer_for_account
 
@@ -97,12 +98,10 @@ def test_a_lookup_the_deployer_may_not_make_is_not_mistaken_for_federation_off(c
         raise ProviderError("reading IAM Outbound Web Identity Federation: operation error IAM: "
                             "GetOutboundWebIdentityFederationInfo, https response error StatusCode: 403, AccessDenied")
     cloud.mocks._invokes["aws:iam/getOutboundWebIdentityFederation:getOutboundWebIdentityFederation"] = denied
-    with pytest.raises(FederationDisabledError) as caught:
+    with pytest.raises(FederationLookupError) as caught:
         deploy(lambda: AccountFederation("acct", {"manage": True}).issuer)
-    # Kept on purpose: a refused lookup carries the same code as federation off ("federation-disabled",
-    # components/aws.py), so only the message tells the two apart: it names the missing permission.
+    assert caught.value.code == "federation-lookup-failed" and caught.value.exit_code == 2
     assert "iam:GetOutboundWebIdentityFederationInfo" in str(caught.value)
-    assert "not enabled on this AWS account" not in str(caught.value)
     assert cloud.registrations.keys() == {r.urn for r in cloud.registrations.values()
                                           if r.type == "outbound-federation:index:AccountFederation"}
 

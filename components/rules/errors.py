@@ -114,6 +114,13 @@ class FederationDisabledError(FederationError):
     code = "federation-disabled"
 
 
+class FederationLookupError(ConfigurationError):
+    """The account's federation status could not be read (no permission, no credentials): it is
+    not known to be off, so nothing can be decided from it."""
+
+    code = "federation-lookup-failed"
+
+
 class TokenRequestError(FederationError):
     """STS would not mint a web identity token.
 
@@ -231,6 +238,6 @@ def missing_dependency(error: ImportError, extra: str) -> MissingDependencyError
 
 __all__ = [
     "ConfigurationError", "EXIT_CANNOT_CHECK", "EXIT_FINDINGS", "ExchangeError", "FederationDisabledError",
-    "FederationError", "KeysUnavailable", "MissingDependencyError", "StsConfigurationError",
+    "FederationError", "FederationLookupError", "KeysUnavailable", "MissingDependencyError", "StsConfigurationError",
     "StsFederationDisabled", "TokenRejected", "TokenRequestError", "ValidationError", "missing_dependency",
 ]

@@ -398,7 +398,7 @@ def test_an_existing_identity_in_malaysia_south_fails_once_its_location_is_known
             "issuer": ISSUER, "subjects": {"sso-readonly": SSO_ROLE},
             "existing_identity_name": "shared-reader", "resource_group_name": "shared"}).client_id)
     assert [(v.field, v.value, v.code) for v in refusal(raised).violations] == [
-        ("existing_identity_name (location)", "malaysiasouth", "azure.identity-location.unsupported")]
+        ("existing_identity_name", "malaysiasouth", "azure.identity-location.unsupported")]
     assert cloud.of_type(UAMI_FIC) == []
 
 

@@ -293,10 +293,7 @@ def test_untrustable_subjects_are_refused(arn, code):
 def test_two_labels_for_one_role_are_refused():
     found = gcp.check_distinct_subjects({
         "a": EXPORTER, "b": EXPORTER, "c": "arn:aws:iam::123456789012:role/other-path/exporter"}, "subjects")
-    assert problems(found) == [("subjects.b", "gcp.subjects.same-role"), ("subjects.c", "gcp.subjects.same-role")]
-    # Kept on purpose: the same ARN twice and the same role name under another path share one code,
-    # and only the message tells them apart (the second means one of the ARNs is wrong).
-    assert "same role as 'a'" in found[0].rule and "one of the two ARNs is wrong" in found[1].rule
+    assert problems(found) == [("subjects.b", "gcp.subjects.duplicate"), ("subjects.c", "gcp.subjects.path-mismatch")]
 
 
 # -- check_gcp_trust_args --------------------------------------------------------------------------

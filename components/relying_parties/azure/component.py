@@ -393,7 +393,7 @@ class AzureManagedIdentityTrust(ValidatedComponent):
             def usable(found: Any) -> Any:
                 # An identity in Malaysia South cannot hold FICs; only Azure knows where it lives.
                 check_resolved(self.label, azure_rules.check_managed_identity_location(
-                    found.location, "existing_identity_name (location)"), self)
+                    found.location, "existing_identity_name"), self)
                 return found
 
             found = managedidentity.get_user_assigned_identity_output(

@@ -398,7 +398,8 @@ def check_distinct_subjects(subjects: Mapping[str, Any], field: str) -> list[Vio
                 f"{field}.{label}", arn,
                 f"trusts the same role as {seen[key]!r}" if same else
                 f"has the same account and role name as {seen[key]!r} under another path: IAM role "
-                "names are unique per account, so one of the two ARNs is wrong", code="gcp.subjects.same-role",
+                "names are unique per account, so one of the two ARNs is wrong",
+                code="gcp.subjects.duplicate" if same else "gcp.subjects.path-mismatch",
             ))
         else:
             seen[key] = label
