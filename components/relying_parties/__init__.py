@@ -22,7 +22,8 @@ from importlib import metadata
 from typing import Any, Callable, Iterator, Mapping
 
 from .azure import AZURE_APP, AZURE_MANAGED_IDENTITY
-from .base import Audit, AuditedResource, Deployment, PlannedTrust, RelyingPartyKind, ReviewHooks, Verdict, load
+from .base import (Audit, AuditedResource, Capacity, Deployment, PlannedTrust, RelyingPartyKind, ReviewHooks, Verdict,
+                   load)
 from .gcp import GCP
 
 BUILT_IN: tuple[RelyingPartyKind, ...] = (AZURE_APP, AZURE_MANAGED_IDENTITY, GCP)
@@ -165,6 +166,6 @@ KINDS = Registry(BUILT_IN, entry_points=True)
 """Every relying-party kind: the built-in ones, then any other package's (entry points)."""
 
 __all__ = [
-    "Audit", "AuditedResource", "BUILT_IN", "Deployment", "KINDS", "PlannedTrust", "Registry", "RegistryError",
+    "Audit", "AuditedResource", "BUILT_IN", "Capacity", "Deployment", "KINDS", "PlannedTrust", "Registry", "RegistryError",
     "RelyingPartyKind", "ReviewHooks", "Verdict", "load",
 ]

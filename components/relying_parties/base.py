@@ -183,6 +183,30 @@ class ReviewHooks:
 # ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class Capacity:
+    """How many trusted roles one relying party holds (Entra: 20 credentials per app or identity).
+
+    The stack counts them across every account it deploys, plus those the user declares the party
+    already holds, warns from 80% and fails above the limit at preview.
+    """
+
+    limit: int
+    what: str
+    """What is counted, e.g. "federated credentials per app or managed identity"."""
+    split: str
+    """How to get under the limit, e.g. "give each group of accounts its own app"."""
+    existing: Callable[[Mapping[str, Any]], int] = lambda settings: 0
+    """How many the party already holds, from its settings (what the user declared)."""
+    spans_accounts: Callable[[Mapping[str, Any]], bool] = lambda settings: False
+    """May workloads of several accounts share it (an existing app each account's stack part adds
+    credentials to)? Each account then gets its own component on the same party. A party the stack
+    creates never spans accounts."""
+
+
+CAPACITY_WARNING_FRACTION = 0.8
+
+
+@dataclass(frozen=True)
 class RelyingPartyKind:
     """Everything about one kind of relying party.
 
@@ -199,7 +223,8 @@ class RelyingPartyKind:
     check: ArgsCheck
     shared_by: Callable[[Mapping[str, Any]], Hashable | None] = lambda settings: None
     """What makes two workloads' sections one relying party (e.g. the same display name); None:
-    each workload gets its own. Shared parties never span AWS accounts."""
+    each workload gets its own. Shared parties span AWS accounts only where ``capacity.spans_accounts``
+    says so (then each account gets its own component on the same party)."""
     defaults: Callable[[str, tuple[str, ...], Mapping[str, Any]], Mapping[str, Any]] | None = None
     """``defaults(stack, workloads, settings)``: settings the stack fills in when the user gives
     none (a display name from the stack and workload), checked like the user's own."""
@@ -209,6 +234,8 @@ class RelyingPartyKind:
     """The longest name it takes for one trusted role's credential (``<stack>-<workload>``), if limited."""
     max_duration_seconds: int | None = None
     """The longest token lifetime it accepts, when it has a limit."""
+    capacity: Capacity | None = None
+    """How many trusted roles one instance holds, when limited (counted across accounts)."""
     audience: str = ""
     """``"module:function"``: ``audience(name, settings, opts) -> Input[str]``, the audience the roles
     it trusts must request, before the party exists. Built on the kind's one pure audience rule."""

@@ -93,6 +93,8 @@ def deploy(relying_party: RelyingPartySpec, stack: str, account: AccountFederati
 
 def compose(spec: StackSpec, stack: str) -> dict[str, Any]:
     """Create every component of the stack; return the stack outputs."""
+    for warning in spec.warnings:
+        pulumi.log.warn(f"stack config: {warning.message} [{warning.code}]")
     accounts: dict[str | None, Account] = {}
     # The stack's own account, unless every workload lives in a named one (an organisation stack's
     # deployer account need not have federation switched on).

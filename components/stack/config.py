@@ -41,7 +41,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from ..relying_parties import KINDS, RelyingPartyKind
-from ..rules import ValidationError, Violation, raise_for
+from ..relying_parties.base import CAPACITY_WARNING_FRACTION
+from ..rules import WARNING, ValidationError, Violation, raise_for
 from ..rules import aws as aws_rules
 from ..rules.facts import DEFAULT_DURATION_SECONDS, DEFAULT_SIGNING_ALGORITHMS
 from ..rules.guardrails import DEFAULT_GUARDRAIL_DURATION_SECONDS, check_guardrails_args, target_kind
@@ -158,6 +159,8 @@ class StackSpec:
     """Named accounts (many-account organisations); empty for a single-account stack."""
     guardrails: dict[str, Any] = field(default_factory=dict)
     """OrganizationGuardrails args (snake_case), or empty: this stack sets no organisation guardrail."""
+    warnings: list[Violation] = field(default_factory=list)
+    """What the stack itself warns about (the components log their own): shown at preview and up."""
 
 
 def _unknown_key(key: Any, value: Any, path: str, allowed: tuple[str, ...]) -> Violation:
@@ -335,6 +338,41 @@ def _guardrail_conflicts(guardrails: Mapping[str, Any], workloads: list[Workload
     return found
 
 
+def _capacity(parties: Mapping[tuple, RelyingPartySpec], stack: str) -> list[Violation]:
+    """Trusted roles per relying party, counted across every account of the stack plus those it holds.
+
+    One party shared by several accounts' workloads gets one credential per account's role, each
+    naming its own issuer: twenty accounts fill an Entra app. Over the limit is an error; from 80%
+    a warning, before the next account is the one that fails.
+    """
+    groups: dict[Any, list[RelyingPartySpec]] = {}
+    for group, relying_party in parties.items():
+        kind = relying_party.kind_spec
+        if kind.capacity is not None:
+            shared = kind.shared_by(relying_party.settings)
+            groups.setdefault((kind.key, shared) if shared is not None else group, []).append(relying_party)
+    found = []
+    for members in groups.values():
+        capacity = members[0].kind_spec.capacity
+        planned = sum(len(m.workloads) for m in members)
+        existing = max(capacity.existing(m.settings) for m in members)
+        total = planned + existing
+        accounts = sorted({m.account or "the stack's own account" for m in members})
+        held = f" plus {existing} it already holds" if existing else ""
+        where = f" across {len(accounts)} accounts ({', '.join(accounts)})" if len(accounts) > 1 else ""
+        if total > capacity.limit and len(members) > 1:
+            found.append(Violation(
+                members[0].path, f"{planned} trusted roles{held}{where}",
+                f"is over the limit of {capacity.limit} {capacity.what}: {capacity.split}",
+                code="config.relying-party.capacity"))
+        elif capacity.limit >= total >= CAPACITY_WARNING_FRACTION * capacity.limit:
+            found.append(Violation(
+                members[0].path, f"{total} of {capacity.limit} {capacity.what}{where}",
+                f"is close to the limit: the next few roles or accounts will not fit; {capacity.split}",
+                WARNING, code="config.relying-party.capacity-near"))
+    return found
+
+
 def parse_stack_config(account: Any, workloads: Any, stack: str = "stack", accounts: Any = None,
                        guardrails: Any = None) -> StackSpec:
     """Parse and validate the ``account``, ``workloads``, ``accounts`` and ``guardrails`` config values.
@@ -359,9 +397,9 @@ def parse_stack_config(account: Any, workloads: Any, stack: str = "stack", accou
     guardrail_args = _parse_guardrails(guardrails, found)
     if guardrail_args and not any(v.field.startswith("guardrails") for v in found):
         found += _guardrail_conflicts(guardrail_args, specs, workloads, account_ids)
-    raise_for("stack config", found)
+    warnings = raise_for("stack config", found)
     return StackSpec(account=account_args, workloads=specs, relying_parties=found_parties, accounts=named_accounts,
-                     guardrails=guardrail_args)
+                     guardrails=guardrail_args, warnings=[w for w in warnings if w.code.startswith("config.")])
 
 
 def _relying_parties(workloads: list[WorkloadSpec], raw: list[Any], stack: str,
@@ -380,11 +418,12 @@ def _relying_parties(workloads: list[WorkloadSpec], raw: list[Any], stack: str,
             if shared is not None:
                 others = accounts_of.setdefault((key, shared), set()) - {workload.account}
                 accounts_of[(key, shared)].add(workload.account)
-                if others:
+                if others and not (kind.capacity and kind.capacity.spans_accounts(settings)):
                     found.append(Violation(
                         path, f"{shared[-1]}",
-                        "is also trusted by a workload of another account: one relying party trusts one account's "
-                        "issuer here; give each account its own (another display name, identity or pool)",
+                        "is also trusted by a workload of another account: a relying party this stack creates "
+                        "trusts one account's issuer; give each account its own (another display name, identity or "
+                        "pool), or share an existing one",
                         code="config.relying-party.across-accounts",
                     ))
             if group in found_parties:
@@ -399,6 +438,7 @@ def _relying_parties(workloads: list[WorkloadSpec], raw: list[Any], stack: str,
             else:
                 found_parties[group] = RelyingPartySpec(kind=key, settings=dict(settings), workloads=[workload.name],
                                                   account=workload.account, path=path)
+    found += _capacity(found_parties, stack)
     checked_parties = []
     for relying_party in found_parties.values():
         kind = relying_party.kind_spec

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..base import RelyingPartyKind
+from ..base import Capacity, RelyingPartyKind
 from . import audits, rules
-from .facts import ACCEPTED_ALGORITHMS, MAX_CREDENTIAL_NAME_LENGTH
+from .facts import ACCEPTED_ALGORITHMS, MAX_CREDENTIAL_NAME_LENGTH, MAX_CREDENTIALS
 from .review import REVIEW
 
 _COMPONENT = "components.relying_parties.azure.component"
@@ -36,6 +36,30 @@ def _app_identity(settings: Mapping[str, Any]) -> Any:
 def _identity_identity(settings: Mapping[str, Any]) -> Any:
     return ("identity", settings.get("resource_group_name"),
             settings.get("existing_identity_name") or settings.get("identity_name"))
+
+
+def _existing_count(settings: Mapping[str, Any]) -> int:
+    count = settings.get("existing_credential_count", 0)
+    return count if isinstance(count, int) and not isinstance(count, bool) else 0
+
+
+# Each account's issuer needs its own credential, so an app or identity shared by the workloads of
+# many accounts fills up: 20 credentials in all.
+APP_CAPACITY = Capacity(
+    limit=MAX_CREDENTIALS, what="federated credentials per app",
+    split="give each group of accounts its own app (another existingApplicationObjectId or displayName)",
+    existing=_existing_count,
+    # An existing app, without role assignments (each account's part would assign the same roles again).
+    spans_accounts=lambda settings: bool(settings.get("existing_application_object_id"))
+    and not settings.get("role_assignments"),
+)
+# Not shared across accounts: a managed identity takes one credential write at a time (409 on
+# concurrent writes), which one component chains but two could not.
+IDENTITY_CAPACITY = Capacity(
+    limit=MAX_CREDENTIALS, what="federated credentials per managed identity",
+    split="give each group of workloads its own managed identity",
+    existing=_existing_count,
+)
 
 
 def _app_defaults(stack: str, workloads: tuple[str, ...], settings: Mapping[str, Any]) -> dict:
@@ -53,6 +77,7 @@ AZURE_APP = RelyingPartyKind(
     check=rules.check_azure_app_trust_args,
     shared_by=_app_identity,
     defaults=_app_defaults,
+    capacity=APP_CAPACITY,
     accepted_algorithms=ACCEPTED_ALGORITHMS,
     credential_name_limit=MAX_CREDENTIAL_NAME_LENGTH,
     audience=f"{_COMPONENT}:stack_audience",
@@ -73,6 +98,7 @@ AZURE_MANAGED_IDENTITY = RelyingPartyKind(
               "roleAssignments", "existingCredentialCount"),
     check=rules.check_managed_identity_trust_args,
     shared_by=_identity_identity,
+    capacity=IDENTITY_CAPACITY,
     accepted_algorithms=ACCEPTED_ALGORITHMS,
     credential_name_limit=MAX_CREDENTIAL_NAME_LENGTH,
     audience=f"{_COMPONENT}:stack_audience",
