@@ -298,3 +298,17 @@ def test_missing_subjects_are_refused(cloud):
         deploy(lambda: GcpWorkloadIdentityTrust("x", {k: v for k, v in BASE.items() if k != "subjects"}))
     assert problems(refused.value) == [("subjects", "gcp.subjects.missing")]
     assert cloud.registrations == {}
+
+
+def test_the_preview_says_which_issuer_a_restricted_gcp_organisation_must_allow():
+    # Nothing offline reads the organisation's policy, so the preview names the exact allowed value.
+    from conftest import ROOT
+
+    from components.relying_parties.gcp.facts import PROVIDERS_CONSTRAINT
+    from fedctl.preview.engine import run_program
+    from fedctl.preview.project import load_project
+
+    run = run_program(load_project(ROOT, "dev"))
+    [provider] = run.monitor.of_type("gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider")
+    issuer = provider.inputs["oidc"]["issuerUri"]
+    assert [w for w in run.warnings if PROVIDERS_CONSTRAINT in w and w.endswith(issuer)]

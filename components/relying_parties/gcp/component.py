@@ -208,6 +208,11 @@ class GcpWorkloadIdentityTrust(ValidatedComponent):
             attribute_condition=condition,
             opts=child,
         )
+        if pulumi.runtime.is_dry_run():
+            # Nothing offline can read the organisation's policy: say, at preview, what it must allow.
+            pulumi.Output.from_input(issuer).apply(
+                lambda value: pulumi.log.warn(gcp_rules.org_policy_advice(value), resource=provider)
+                if isinstance(value, str) else None)
         return pool, provider
 
     def _service_account(self, args: Mapping[str, Any], project: Any, pool_id: str) -> tuple[Any, Any]:

@@ -61,3 +61,7 @@ PROJECT_IAM_MEMBER_TYPE = "gcp:projects/iAMMember:IAMMember"
 PROJECT_IAM_BINDING_TYPE = "gcp:projects/iAMBinding:IAMBinding"
 PROJECT_IAM_POLICY_TYPE = "gcp:projects/iAMPolicy:IAMPolicy"
 GET_PROJECT_INVOKE = "gcp:organizations/getProject:getProject"
+
+PROVIDERS_CONSTRAINT = "constraints/iam.workloadIdentityPoolProviders"
+"""The organisation policy that lists the issuers workload identity pool providers may trust; with it
+restricted, creating a provider on an issuer not listed fails (FAILED_PRECONDITION ... Org Policy violated)."""

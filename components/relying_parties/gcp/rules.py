@@ -41,7 +41,6 @@ from ...rules import (
 )
 from ...rules import aws as aws_rules
 from ...rules.facts import AWS_CLAIMS, MAX_ROLE_NAME_LENGTH
-
 from .facts import (
     ATTRIBUTE_KEY_PATTERN,
     EXECUTABLE_TIMEOUT_MILLIS,
@@ -50,8 +49,8 @@ from .facts import (
     ID_PATTERN,
     JWT_TOKEN_TYPE,
     LABEL_PATTERN,
-    MAX_ALLOWED_AUDIENCES,
     MAX_ALLOWED_AUDIENCE_LENGTH,
+    MAX_ALLOWED_AUDIENCES,
     MAX_ATTRIBUTE_KEY_LENGTH,
     MAX_CONDITION_LENGTH,
     MAX_CUSTOM_ATTRIBUTES,
@@ -62,6 +61,7 @@ from .facts import (
     MAX_SERVICE_ACCOUNT_ID_LENGTH,
     MIN_ID_LENGTH,
     PROJECT_ID_PATTERN,
+    PROVIDERS_CONSTRAINT,
     RESERVED_ID_PREFIX,
     SERVICE_ACCOUNT_EMAIL_PATTERN,
     SERVICE_ACCOUNT_ID_PATTERN,
@@ -562,6 +562,16 @@ def check_gcp_trust_args(args: Mapping[str, Any], prefix: str = "", spell=str) -
     return found
 
 
+def org_policy_advice(issuer: str) -> str:
+    """What a GCP organisation that restricts provider issuers must allow for this trust (its exact value).
+
+    >>> org_policy_advice("https://x.tokens.sts.global.api.aws").split(": ")[-1]
+    'https://x.tokens.sts.global.api.aws'
+    """
+    return (f"if your GCP organisation restricts {PROVIDERS_CONSTRAINT}, GCP refuses this provider unless "
+            f"the policy's allowed values list the AWS account issuer exactly: {issuer}")
+
+
 __all__ = [
     "AWS_CLAIMS", "MAX_CONDITION_LENGTH", "MAX_GOOGLE_SUBJECT_BYTES", "MAX_MAPPED_SUBJECT_BYTES",
     "WORKLOAD_IDENTITY_USER", "attribute_condition", "attribute_mapping", "canonical_audience",
@@ -570,6 +580,8 @@ __all__ = [
     "check_pool_id", "check_project_id", "check_provider_id", "check_service_account_email",
     "check_service_account_id", "check_service_account_source", "check_subject_labels", "check_subjects",
     "check_trusted_role", "credential_configuration", "default_pool_id", "default_provider_id",
-    "default_service_account_id", "impersonation_url", "mapped_subject", "pool_name", "principal_for",
+    "default_service_account_id", "impersonation_url", "mapped_subject", "org_policy_advice", "pool_name",
+    "principal_for",
     "service_account_resource_name", "token_audience",
 ]
+
