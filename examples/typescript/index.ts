@@ -1,5 +1,5 @@
-// One AWS Lambda role, trusted by an Entra app, a managed identity and a GCP workload identity pool,
-// from TypeScript.
+// One AWS Lambda role, trusted by an Entra app, a managed identity, a GCP workload identity pool and
+// a Kubernetes cluster's API server, from TypeScript.
 //
 // The components are Python (components/ at the repository root). `pulumi package add` ran the
 // plugin in provider/, read its schema (the committed schema.json) and generated the SDK imported
@@ -16,6 +16,8 @@ const stack = pulumi.getStack();
 
 // The audience the GCP provider accepts; the role's token policy must allow requesting it.
 const gcpAudience = `https://outbound-federation.example.com/${stack}/gcp`;
+// The audience the cluster's JWT authenticator accepts (its default: kubernetes:<clusterName>).
+const clusterAudience = `kubernetes:${stack}-onprem`;
 
 // The account's issuer, read only: exactly one stack per AWS account owns the switch (manage: true).
 const account = new outboundFederation.AccountFederation("account", {
@@ -27,7 +29,7 @@ const account = new outboundFederation.AccountFederation("account", {
 // plugin host".
 const role = new outboundFederation.FederatedRole(`${stack}-exporter`, {
     trustedServices: ["lambda.amazonaws.com"],
-    audiences: ["api://AzureADTokenExchange", gcpAudience],
+    audiences: ["api://AzureADTokenExchange", gcpAudience, clusterAudience],
     path: "/workloads/",
     maxDurationSeconds: 300,
     tags: { team: "data" },
@@ -65,6 +67,16 @@ const gcp = new outboundFederation.GcpWorkloadIdentityTrust(`${stack}-exporter-g
     createServiceAccount: true,
 });
 
+// An on-premises cluster's API server trusting the role: the AuthenticationConfiguration to roll out
+// with the cluster's tooling (kube-apiserver --authentication-config), and the user to bind RBAC to.
+const cluster = new outboundFederation.KubernetesClusterTrust(`${stack}-exporter-cluster`, {
+    clusterName: `${stack}-onprem`,
+    issuer: account.issuer,
+    awsAccountId: account.accountId,
+    subjects: { "exporter": role.subject },
+    groupsFromPrincipalTag: "team",
+});
+
 export const issuer = account.issuer;
 export const roleArn = role.roleArn;
 export const azureClientId = app.clientId;
@@ -72,3 +84,5 @@ export const azureTenantId = app.tenantId;
 export const identityClientId = identity.clientId;
 export const gcpAudienceToRequest = gcp.audience;
 export const gcpCredentialConfiguration = gcp.credentialConfiguration;
+export const clusterAuthenticationConfiguration = cluster.authenticationConfiguration;
+export const clusterUsernames = cluster.usernames;
