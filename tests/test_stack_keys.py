@@ -45,6 +45,20 @@ UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
 ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"
 MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
+CLUSTER = {"clusterName": "onprem-prod"}
+AKS_AUTHENTICATOR = "azure-native:containerservice:JWTAuthenticator"
+CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+VIEWERS = {**CLUSTER, "kubeconfig": "~/.kube/config", "roleBindings": [{"clusterRole": "view"}]}
+
+
+def kubernetes(run) -> dict:
+    return run.outputs["workloads"]["exporter"]["kubernetes"]
+
+
+def authentication_configuration(run) -> dict:
+    import yaml
+
+    return yaml.safe_load(kubernetes(run)["authenticationConfiguration"])
 
 
 def policy_condition(run) -> dict:
@@ -147,6 +161,31 @@ EXAMPLES: dict[str, tuple[dict, list[dict], Callable[[Any], Any]]] = {
                                 lambda r: "x-sa@" in one(r, MEMBER).inputs["serviceAccountId"]),
     "gcp.createServiceAccount": ({}, [{**LAMBDA, "gcp": POOL}],
                                  lambda r: one(r, "gcp:serviceaccount/account:Account")),
+    "kubernetes.clusterName": ({}, [{**LAMBDA, "kubernetes": CLUSTER}],
+                               lambda r: kubernetes(r)["audience"] == "kubernetes:onprem-prod"),
+    "kubernetes.audience": ({}, [{**LAMBDA, "kubernetes": {**CLUSTER, "audience": "https://k8s.example.com"}}],
+                            lambda r: policy_condition(r)["ForAllValues:StringEquals"]["sts:IdentityTokenAudience"]
+                            == ["https://k8s.example.com"]
+                            and authentication_configuration(r)["jwt"][0]["issuer"]["audiences"]
+                            == ["https://k8s.example.com"]),
+    "kubernetes.apiVersion": ({}, [{**LAMBDA, "kubernetes": {**CLUSTER, "apiVersion": "apiserver.k8s.io/v1beta1"}}],
+                              lambda r: authentication_configuration(r)["apiVersion"] == "apiserver.k8s.io/v1beta1"),
+    "kubernetes.usernamePrefix": ({}, [{**LAMBDA, "kubernetes": {**CLUSTER, "usernamePrefix": "corp-aws:"}}],
+                                  lambda r: list(kubernetes(r)["usernames"].values())[0]
+                                  .startswith("corp-aws:123456789012:")),
+    "kubernetes.groupsFromPrincipalTag": ({}, [{**LAMBDA, "kubernetes": {**CLUSTER, "groupsFromPrincipalTag": "team"}}],
+                                          lambda r: "team" in authentication_configuration(r)["jwt"][0]
+                                          ["claimMappings"]["groups"]["expression"]),
+    "kubernetes.otherUsernamePrefixes": ({}, [{**LAMBDA, "kubernetes": {**CLUSTER, "otherUsernamePrefixes": ["oidc:"]}}],
+                                         lambda r: list(kubernetes(r)["usernames"].values())[0].startswith("aws:")),
+    "kubernetes.outputFile": ({}, [{**LAMBDA, "kubernetes": {**CLUSTER,
+                                                             "outputFile": "build/authentication-config.yaml"}}],
+                              lambda r: authentication_configuration(r)["kind"] == "AuthenticationConfiguration"),
+    "kubernetes.kubeconfig": ({}, [{**LAMBDA, "kubernetes": VIEWERS}], lambda r: one(r, "pulumi:providers:kubernetes")),
+    "kubernetes.roleBindings": ({}, [{**LAMBDA, "kubernetes": VIEWERS}],
+                                lambda r: one(r, CLUSTER_ROLE_BINDING).inputs["roleRef"]["name"] == "view"),
+    "kubernetes.aksResourceGroupName": ({}, [{**LAMBDA, "kubernetes": {**CLUSTER, "aksResourceGroupName": "platform"}}],
+                                        lambda r: one(r, AKS_AUTHENTICATOR).inputs["resourceGroupName"] == "platform"),
 }
 ACCOUNTS = [{"name": "payments", "accountId": "111111111111",
              "assumeRoleArn": "arn:aws:iam::111111111111:role/deployer"}]
