@@ -130,3 +130,27 @@ def test_the_stack_exports_each_workloads_token_policy_to_paste_where_it_cannot_
     policy = json.loads(run.outputs["workloads"]["sso-readonly"]["tokenPolicy"])
     pinned = policy["Statement"][0]["Condition"]["ForAllValues:StringEquals"]["sts:IdentityTokenAudience"]
     assert pinned == ["api://AzureADTokenExchange"]
+
+
+class Started:
+    """Something a judge started for one rehearsal (a server), counting how often it was closed."""
+
+    closed = 0
+
+    def close(self):
+        Started.closed += 1
+
+
+def test_a_rehearsal_that_makes_its_own_review_closes_what_its_judges_started(monkeypatch):
+    from fedctl.preview.review import Review
+
+    trusts = Review.trusts
+
+    def starting(self):
+        self.shared("started", Started)
+        return trusts(self)
+
+    monkeypatch.setattr(Review, "trusts", starting)
+    Started.closed = 0
+    rehearse(run_program(load_project(FIXTURES / "rebuilt-subject", "dev")))
+    assert Started.closed == 1

@@ -159,8 +159,14 @@ def _judge_policy(trust: PlannedTrust, role: str, request: TokenRequest, documen
 
 
 def rehearse(run: Any, *, now: float | None = None, review: Review | None = None) -> RehearsalResult:
-    """Judge a token of every (relying party, role, scenario) of a planned run."""
-    review = review or Review(run.monitor.registrations.values())
+    """Judge a token of every (relying party, role, scenario) of a planned run.
+
+    Without a ``review``, it makes its own and closes it when done, so whatever the judges started
+    for it (a server) is stopped; a caller's review is the caller's to close.
+    """
+    if review is None:
+        with Review(run.monitor.registrations.values()) as own:
+            return rehearse(run, now=now, review=own)
     trusts = review.trusts()
     result = RehearsalResult()
     for trust in trusts:
