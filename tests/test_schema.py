@@ -33,7 +33,8 @@ PLUGIN_DIR = ROOT / "provider"
 EXAMPLE_DIR = ROOT / "examples" / "typescript"
 
 PACKAGE = "outbound-federation"
-NAMES = ["AccountFederation", "FederatedRole", "AzureAppTrust", "AzureManagedIdentityTrust", "GcpWorkloadIdentityTrust"]
+NAMES = ["AccountFederation", "FederatedRole", "AzureAppTrust", "AzureManagedIdentityTrust", "GcpWorkloadIdentityTrust",
+         "VaultJwtTrust"]
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 REGENERATE = "python -m components.schema --output schema.json"
 
@@ -53,6 +54,8 @@ WIRE_INPUTS: dict[str, dict[str, Any]] = {
                                   "resourceGroupName": "reports", "location": "westeurope"},
     "GcpWorkloadIdentityTrust": {"project": "my-project", "issuer": ISSUER, "awsAccountId": ACCOUNT,
                                  "subjects": {"exporter": ROLE_ARN}, "createServiceAccount": True},
+    "VaultJwtTrust": {"address": "https://vault.example.com:8200", "issuer": ISSUER, "awsAccountId": ACCOUNT,
+                      "subjects": {"exporter": ROLE_ARN}, "policies": ["exporter-read"], "boundClaimsType": "string"},
 }
 
 
@@ -179,7 +182,7 @@ def test_closed_sets_are_enums_and_nested_types_need_no_args_suffix(generated):
 # -- the plugin ------------------------------------------------------------------------------
 
 
-def test_the_plugin_entry_point_serves_exactly_the_five_components(monkeypatch):
+def test_the_plugin_entry_point_serves_exactly_the_components(monkeypatch):
     host = inspect.signature(pulumi.provider.experimental.component_provider_host)
     calls = []
     monkeypatch.setattr(pulumi.provider.experimental, "component_provider_host",

@@ -1,5 +1,5 @@
-// One AWS Lambda role, trusted by an Entra app, a managed identity and a GCP workload identity pool,
-// from TypeScript.
+// One AWS Lambda role, trusted by an Entra app, a managed identity, a GCP workload identity pool and
+// a Vault (or OpenBao) JWT auth mount, from TypeScript.
 //
 // The components are Python (components/ at the repository root). `pulumi package add` ran the
 // plugin in provider/, read its schema (the committed schema.json) and generated the SDK imported
@@ -17,6 +17,12 @@ const stack = pulumi.getStack();
 // The audience the GCP provider accepts; the role's token policy must allow requesting it.
 const gcpAudience = `https://outbound-federation.example.com/${stack}/gcp`;
 
+// The Vault the Lambda function reads its secrets from, and the audience its JWT mount binds (by
+// default the mount's login URL).
+const vaultAddress = "https://vault.example.com:8200";
+const vaultMount = `aws-${stack}`;
+const vaultAudience = `${vaultAddress}/v1/auth/${vaultMount}`;
+
 // The account's issuer, read only: exactly one stack per AWS account owns the switch (manage: true).
 const account = new outboundFederation.AccountFederation("account", {
     manage: false,
@@ -27,7 +33,7 @@ const account = new outboundFederation.AccountFederation("account", {
 // plugin host".
 const role = new outboundFederation.FederatedRole(`${stack}-exporter`, {
     trustedServices: ["lambda.amazonaws.com"],
-    audiences: ["api://AzureADTokenExchange", gcpAudience],
+    audiences: ["api://AzureADTokenExchange", gcpAudience, vaultAudience],
     path: "/workloads/",
     maxDurationSeconds: 300,
     tags: { team: "data" },
@@ -65,6 +71,19 @@ const gcp = new outboundFederation.GcpWorkloadIdentityTrust(`${stack}-exporter-g
     createServiceAccount: true,
 });
 
+// A Vault JWT auth mount binding the account issuer, with one role for the Lambda function: pinned
+// to its ARN, the account and the organization, its tokens read the exporter's secrets for 15 minutes.
+const vault = new outboundFederation.VaultJwtTrust(`${stack}-exporter-vault`, {
+    address: vaultAddress,
+    issuer: account.issuer,
+    awsAccountId: account.accountId,
+    subjects: { [`${stack}-exporter`]: role.subject },
+    policies: ["exporter-read"],
+    mountPath: vaultMount,
+    orgId: "o-a1b2c3d4e5",
+    tokenTtl: 900,
+});
+
 export const issuer = account.issuer;
 export const roleArn = role.roleArn;
 export const azureClientId = app.clientId;
@@ -72,3 +91,5 @@ export const azureTenantId = app.tenantId;
 export const identityClientId = identity.clientId;
 export const gcpAudienceToRequest = gcp.audience;
 export const gcpCredentialConfiguration = gcp.credentialConfiguration;
+export const vaultAudienceToRequest = vault.audience;
+export const vaultMountPath = vault.mountPath;

@@ -25,6 +25,7 @@ Example::
 
 # No `from __future__ import annotations` here: the schema analyzer (components/schema.py) reads these
 # annotations as objects, and string annotations break it (docs/maintainers.md).
+from enum import Enum
 from typing import Any, Mapping, NotRequired, Optional, Sequence, TypedDict
 
 import pulumi
@@ -35,6 +36,15 @@ from ...rules import ValidationError, raise_for
 from ...rules import aws as aws_rules
 from . import facts
 from . import rules as vault_rules
+
+
+class BoundClaimsType(str, Enum):
+    """How Vault compares a role's bound claims with the token's claims."""
+
+    STRING = "string"
+    """Exactly. The default, and the only safe choice for the account pin."""
+    GLOB = "glob"
+    """'*' in an allowed value matches any run of characters (e.g. every OU under a path); nothing else is special."""
 
 
 class VaultJwtTrustArgs(TypedDict):
@@ -73,7 +83,7 @@ class VaultJwtTrustArgs(TypedDict):
     bound_claims: NotRequired[Mapping[str, Sequence[str]]]
     """More pins: a JSON pointer with escaped segments (e.g. /https:~1~1sts.amazonaws.com~1/principal_tags/Team) ->
     the allowed values (any one). Not sub, aws_account, org_id or ou_path: the component pins those."""
-    bound_claims_type: NotRequired[str]
+    bound_claims_type: NotRequired[BoundClaimsType]
     """string (exact, the default) or glob ('*' in values is a wildcard). Applies to every bound claim."""
     claim_mappings: NotRequired[Mapping[str, str]]
     """More claims to copy into the token's metadata: claim (JSON pointer) -> metadata key. Scalar claims only
@@ -180,7 +190,8 @@ class VaultJwtTrust(ValidatedComponent):
                 user_claim=facts.USER_CLAIM,
                 bound_audiences=[audience],
                 bound_subject=subject,
-                bound_claims_type=args.get("bound_claims_type") or "string",
+                bound_claims_type=str(getattr(args.get("bound_claims_type"), "value", None)
+                                      or args.get("bound_claims_type") or BoundClaimsType.STRING.value),
                 bound_claims=bound_claims,
                 disable_bound_claims_parsing=disable_parsing,
                 claim_mappings=vault_rules.claim_mappings(args.get("claim_mappings")),
@@ -232,4 +243,4 @@ def deploy(deployment: Any) -> dict:
             "roles": dict(zip(deployment.workloads, deployment.subjects))}
 
 
-__all__ = ["VaultJwtTrust", "VaultJwtTrustArgs", "ValidationError"]
+__all__ = ["BoundClaimsType", "VaultJwtTrust", "VaultJwtTrustArgs", "ValidationError"]
