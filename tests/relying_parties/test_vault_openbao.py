@@ -33,8 +33,8 @@ ACCOUNT = "123456789012"
 ADDRESS = "https://vault.example.com:8200"
 BACKEND = "vault:jwt/authBackend:AuthBackend"
 ROLE = "vault:jwt/authBackendRole:AuthBackendRole"
-ORG = "o-exampleorg1"
-OU = "o-exampleorg1/r-ab12/ou-ab12-11111111/"
+ORG = "o-a1b2c3d4e5"  # not the local issuer's default: the rehearsal must assume the account's organization
+OU = "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"
 SECTION = {"address": ADDRESS, "policies": ["secrets-read"], "mountPath": "aws-dev", "orgId": ORG, "ouPaths": [OU],
            "claimMappings": {vault_rules.aws_pointer("principal_id"): "principal_id"}}
 WORKLOADS = [{"name": "secrets-reader", "trustedServices": ["lambda.amazonaws.com"], "vault": SECTION},
@@ -71,7 +71,7 @@ def run():
 @pytest.fixture(scope="module")
 def aws():
     """The account's issuer as the preview planned it: tokens carry the AWS-shaped iss."""
-    return LocalIssuer(issuer_for_account(ACCOUNT))
+    return LocalIssuer(issuer_for_account(ACCOUNT), org_id=ORG, ou_path=[OU])
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +150,7 @@ def test_a_token_without_aws_account_is_refused_by_vault(server, planned, aws):
 
 
 def test_a_token_from_another_organization_is_refused_by_vault(server, planned, aws):
-    other = LocalIssuer(aws.issuer, org_id="o-otherorg999")
+    other = LocalIssuer(aws.issuer, org_id="o-otherorg999", ou_path=[OU])  # only the organization differs
     other._keys, other._current = aws._keys, aws._current  # the same account issuer, another org claim
     token = token_for(other, planned, READER)
     assert f'claim "{vault_rules.ORG_ID_POINTER}" does not match' in refusal(server, READER, token)
@@ -170,7 +170,7 @@ def test_several_ou_paths_joined_for_pulumi_vault_reach_vault_as_alternatives(se
     admin.write_data(f"auth/{mount}/config", data={"jwt_validation_pubkeys": openbao.public_keys(aws.jwks()),
                                                    "bound_issuer": aws.issuer})
     claims, disable = vault_rules.provider_bound_claims(vault_rules.role_bound_claims(
-        ACCOUNT, ou_paths=["o-exampleorg1/r-ab12/ou-ab12-99999999/", OU]))
+        ACCOUNT, ou_paths=["o-a1b2c3d4e5/r-ab12/ou-ab12-99999999/", OU]))
     admin.write_data(f"auth/{mount}/role/r", data=api.role_body({
         "roleType": "jwt", "userClaim": "sub", "boundAudiences": ["a"], "boundSubject": ROLE_ARN,
         "boundClaims": claims, "disableBoundClaimsParsing": disable}))
@@ -212,6 +212,12 @@ def test_the_real_server_accepts_exactly_the_intended_role_in_the_rehearsal(rehe
     outcomes = {(c.relying_party, c.scenario): c.outcome for c in vault_cases(result)}
     assert len(outcomes) == 2 * len(SCENARIOS) and result.wrong_cells == []
     assert {s for (_, s), outcome in outcomes.items() if outcome == ACCEPT} == {INTENDED}
+
+
+def test_the_rehearsal_assumes_the_organization_the_roles_pin_and_says_so(rehearsed):
+    result, _ = rehearsed
+    assert any(note.startswith("Vault role dev-secrets-reader") and "org_id, ou_path as it pins them" in note
+               for note in result.notes)
 
 
 def test_the_preview_stops_its_server_by_pid(rehearsed):

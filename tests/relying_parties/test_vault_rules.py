@@ -86,6 +86,12 @@ def test_a_comma_inside_the_only_value_is_fine():
     assert check(bound_claims={TEAM: ["a,b"]}) == []
 
 
+def test_the_claims_only_the_account_can_show_satisfy_the_pins():
+    claims = vault.role_bound_claims(ACCOUNT, "o-a1b2c3d4e5", ["o-a1b2c3d4e5/r-ab12/*"], {TEAM: ["platform"]})
+    assert vault.account_claims(claims, glob=True) == {
+        "org_id": "o-a1b2c3d4e5", "ou_path": ["o-a1b2c3d4e5/r-ab12/"], "principal_tags": {"Team": "platform"}}
+
+
 # -- the config checks --------------------------------------------------------------------------------
 
 def test_a_complete_trust_passes():

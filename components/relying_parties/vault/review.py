@@ -26,7 +26,7 @@ from ..base import MockCloud, PlannedTrust, ReviewHooks, Verdict
 from . import api
 from .audits import JUDGED_TYPES
 from .facts import ACCEPTED_ALGORITHMS, AUTH_BACKEND_TYPE, COMPONENT_TYPE, ROLE_TYPE, SERVER_DEFAULT_ROLE_TYPE
-from .rules import SUB_KEYS
+from .rules import SUB_KEYS, account_claims
 
 # -- plan lines -----------------------------------------------------------------------------------
 
@@ -155,6 +155,8 @@ def vault_trusts(review: Any) -> list[PlannedTrust]:
             trust.judged_by += f"; {assumption}"
             trust.manual = (f"make sure auth/{mount}/config has bound_issuer={issuer} and "
                             "jwt_supported_algs=[RS256, ES384] (this program does not manage that mount)")
+        body = api.role_body(inputs)
+        trust.account_claims = account_claims(body["bound_claims"], body.get("bound_claims_type") == "glob")
         trust.judge = _judge(review, real, mount, config, name, inputs)
     return found
 

@@ -216,6 +216,35 @@ def written_bound_claims(bound_claims: Mapping[str, Any] | None, disable_parsing
     return written
 
 
+IDENTITY_CLAIMS = ("aws_account", "principal_id")
+"""Nested claims that say who the token is for: a rehearsal varies them, never assumes them."""
+LIST_CLAIMS = ("ou_path",)
+
+
+def account_claims(bound_claims: Mapping[str, Sequence[str]], glob: bool = False) -> dict[str, Any]:
+    """The nested AWS claims a role pins that only the real account can show (its ``org_id``, ``ou_path``,
+    a principal tag...), with a value that satisfies the pin: the first allowed value (under glob, with
+    its ``*`` matching nothing). Not the account or the principal, which say who the token is for.
+
+    >>> account_claims({aws_pointer("org_id"): ["o-a1b2c3d4e5"], aws_pointer("ou_path"): ["o-a/r-b/*"]}, glob=True)
+    {'org_id': 'o-a1b2c3d4e5', 'ou_path': ['o-a/r-b/']}
+    """
+    found: dict[str, Any] = {}
+    for key, values in bound_claims.items():
+        segments = pointer_segments(key)
+        if not segments or segments[0] != AWS_CLAIMS or len(segments) < 2 or segments[1] in IDENTITY_CLAIMS or not values:
+            continue
+        value = values[0].replace("*", "") if glob else values[0]
+        place = found
+        for segment in segments[1:-1]:
+            place = place.setdefault(segment, {})
+            if not isinstance(place, dict):
+                break
+        else:
+            place[segments[-1]] = [value] if segments[1:] == [LIST_CLAIMS[0]] else value
+    return found
+
+
 def claim_mappings(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Each role's claim mappings: the account and region, then the user's (scalar claims only)."""
     mappings = {aws_pointer(claim): target for claim, target in DEFAULT_CLAIM_MAPPINGS}
@@ -526,7 +555,7 @@ def token_ttls(settings: Mapping[str, Any]) -> tuple[int, int]:
 
 
 __all__ = [
-    "ACCOUNT_POINTER", "ORG_ID_POINTER", "OU_PATH_POINTER", "aws_pointer", "check_address", "check_audience",
+    "ACCOUNT_POINTER", "account_claims", "ORG_ID_POINTER", "OU_PATH_POINTER", "aws_pointer", "check_address", "check_audience",
     "check_bound_claims", "check_bound_claims_type", "check_claim_mappings", "check_mount_path", "check_org_id",
     "check_ou_paths", "check_pointer_key", "check_policies", "check_role_name", "check_subjects", "check_token_ttls",
     "check_vault_trust_args", "claim_at", "claim_mappings", "default_mount_path", "is_non_scalar_aws_claim",
