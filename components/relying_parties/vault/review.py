@@ -87,6 +87,13 @@ def _same_vault(a: Any, b: Any) -> bool:
     return (a.provider or "") == (b.provider or "")
 
 
+def _provider_name(reference: str) -> str:
+    """``<name>/`` of an explicit Vault provider (its reference is ``<urn>::<id>``, the URN ending in its
+    name), or "" for the default provider."""
+    parts = (reference or "").split("::")
+    return f"{parts[-2]}/" if len(parts) >= 2 else ""
+
+
 def _mount_config(review: Any, role: Any) -> tuple[Mapping[str, Any] | None, str]:
     """The planned config of a role's mount, and how it is known ("" when the program writes it)."""
     mount = api.role_mount(role.inputs)
@@ -134,7 +141,7 @@ def vault_trusts(review: Any) -> list[PlannedTrust]:
         audiences = list(inputs.get("boundAudiences") or [])
         trust = PlannedTrust(
             relying_party=f"Vault role {name} on auth/{mount}", kind="vault",
-            node_id=f"vault:{role.provider or 'default'}/{mount}", node_label=f"Vault auth/{mount}",
+            node_id=f"vault:{_provider_name(role.provider)}auth/{mount}", node_label=f"Vault auth/{mount}",
             node_shape="service", issuer=issuer, audience=audiences[0] if audiences else "",
             accepted_algorithms=_accepted(config or {}), roles=_trusted_roles(inputs),
             judged_by=(f"a real {version()} dev server on 127.0.0.1, configured as pulumi-vault would write the plan"
