@@ -253,6 +253,26 @@ def test_a_hand_written_role_binding_no_subject_lets_any_role_in_and_fails_the_r
     assert (case.scenario, case.outcome) == (OPEN_DOOR, ACCEPT) and result.wrong_cells == [case]
 
 
+def test_roles_on_an_existing_mount_are_judged_as_the_trust_requires_it_and_the_step_is_named():
+    run = run_program(project_with([{**WORKLOADS[0], "vault": {**SECTION, "mountPath": None,
+                                                                "existingMountPath": "jwt-aws"}}]))
+    with Review(run.monitor.registrations.values()) as review:
+        [trust] = [t for t in review.trusts() if t.kind == "vault"]
+        result = rehearse(run, review=review)
+    assert "the existing mount auth/jwt-aws is not part of this program" in trust.judged_by
+    assert "bound_issuer=" in trust.manual and result.wrong_cells == [] and len(vault_cases(result)) == len(SCENARIOS)
+
+
+def test_a_role_on_a_mount_nobody_in_the_program_describes_is_not_judged(cloud):
+    import pulumi_vault as vault
+
+    deploy(lambda: vault.jwt.AuthBackendRole("r", backend="elsewhere", role_name="r", role_type="jwt",
+                                             user_claim="sub", bound_audiences=["vault"]).id)
+    with Review(cloud.registrations.values()) as review:
+        result = rehearse(None, review=review)
+    assert result.cases == [] and "auth/elsewhere is not part of this program" in result.skipped[0]
+
+
 def test_a_server_that_cannot_start_falls_back_to_the_rules_and_says_why(run):
     def broken():
         return openbao.DevServer(path="/nonexistent/bao")
