@@ -136,3 +136,51 @@ def test_the_stack_exports_each_workloads_token_policy_to_paste_where_it_cannot_
     policy = json.loads(run.outputs["workloads"]["sso-readonly"]["tokenPolicy"])
     pinned = policy["Statement"][0]["Condition"]["ForAllValues:StringEquals"]["sts:IdentityTokenAudience"]
     assert pinned == ["api://AzureADTokenExchange"]
+
+
+class Started:
+    """Something a judge started for one rehearsal (a server), counting how often it was closed."""
+
+    closed = 0
+
+    def close(self):
+        Started.closed += 1
+
+
+def test_a_rehearsal_that_makes_its_own_review_closes_what_its_judges_started(monkeypatch):
+    from fedctl.preview.review import Review
+
+    trusts = Review.trusts
+
+    def starting(self):
+        self.shared("started", Started)
+        return trusts(self)
+
+    monkeypatch.setattr(Review, "trusts", starting)
+    Started.closed = 0
+    rehearse(run_program(load_project(FIXTURES / "rebuilt-subject", "dev")))
+    assert Started.closed == 1
+
+
+def test_claims_a_party_pins_that_only_the_account_can_show_are_in_every_token_it_judges(monkeypatch):
+    import jwt
+
+    from fedctl.preview.review import Review
+
+    trusts, seen = Review.trusts, []
+
+    def pinning(self):
+        found = trusts(self)
+        for trust in found:
+            if trust.judge is not None:
+                trust.account_claims = {"org_id": "o-pinned12345"}
+                judge = trust.judge
+                trust.judge = lambda token, jwks, judge=judge: (seen.append(jwt.decode(
+                    token, options={"verify_signature": False})["https://sts.amazonaws.com/"]["org_id"]),
+                    judge(token, jwks))[1]
+        return found
+
+    monkeypatch.setattr(Review, "trusts", pinning)
+    result = rehearse(run_program(load_project(FIXTURES / "rebuilt-subject", "dev")))
+    assert seen and set(seen) == {"o-pinned12345"}
+    assert any("org_id as it pins them" in note for note in result.notes)

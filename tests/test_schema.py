@@ -33,8 +33,8 @@ PLUGIN_DIR = ROOT / "provider"
 EXAMPLE_DIR = ROOT / "examples" / "typescript"
 
 PACKAGE = "outbound-federation"
-NAMES = ["AccountFederation", "FederatedRole", "OrganizationGuardrails", "AzureAppTrust", "AzureManagedIdentityTrust",
-         "GcpWorkloadIdentityTrust", "KubernetesClusterTrust"]
+NAMES = ["AccountFederation", "FederatedRole", "OrganizationGuardrails", "AzureAppTrust",
+         "AzureManagedIdentityTrust", "GcpWorkloadIdentityTrust", "KubernetesClusterTrust", "VaultJwtTrust"]
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 REGENERATE = "python -m components.schema --output schema.json"
 
@@ -60,6 +60,8 @@ WIRE_INPUTS: dict[str, dict[str, Any]] = {
     "KubernetesClusterTrust": {"clusterName": "onprem", "issuer": ISSUER, "awsAccountId": ACCOUNT,
                                "subjects": {"exporter": ROLE_ARN}, "kubeconfig": "~/.kube/config",
                                "roleBindings": [{"clusterRole": "view", "namespace": "reports"}]},
+    "VaultJwtTrust": {"address": "https://vault.example.com:8200", "issuer": ISSUER, "awsAccountId": ACCOUNT,
+                      "subjects": {"exporter": ROLE_ARN}, "policies": ["exporter-read"], "boundClaimsType": "string"},
 }
 
 

@@ -26,8 +26,9 @@ from .base import (Audit, AuditedResource, Capacity, Deployment, PlannedTrust, R
                    load)
 from .gcp import GCP
 from .kubernetes import KUBERNETES
+from .vault import VAULT
 
-BUILT_IN: tuple[RelyingPartyKind, ...] = (AZURE_APP, AZURE_MANAGED_IDENTITY, GCP, KUBERNETES)
+BUILT_IN: tuple[RelyingPartyKind, ...] = (AZURE_APP, AZURE_MANAGED_IDENTITY, GCP, KUBERNETES, VAULT)
 ENTRY_POINT_GROUP = "outbound_federation.relying_parties"
 
 

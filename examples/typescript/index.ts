@@ -1,5 +1,6 @@
 // One AWS Lambda role, trusted by an Entra app, a managed identity, a GCP workload identity pool and
-// a Kubernetes cluster's API server, and the organisation guardrail around it, from TypeScript.
+// a Kubernetes cluster's API server and a Vault (or OpenBao) JWT auth mount, and the organisation
+// guardrail around it, from TypeScript.
 //
 // The components are Python (components/ at the repository root). `pulumi package add` ran the
 // plugin in provider/, read its schema (the committed schema.json) and generated the SDK imported
@@ -19,6 +20,12 @@ const gcpAudience = `https://outbound-federation.example.com/${stack}/gcp`;
 // The audience the cluster's JWT authenticator accepts (its default: kubernetes:<clusterName>).
 const clusterAudience = `kubernetes:${stack}-onprem`;
 
+// The Vault the Lambda function reads its secrets from, and the audience its JWT mount binds (by
+// default the mount's login URL).
+const vaultAddress = "https://vault.example.com:8200";
+const vaultMount = `aws-${stack}`;
+const vaultAudience = `${vaultAddress}/v1/auth/${vaultMount}`;
+
 // The account's issuer, read only: exactly one stack per AWS account owns the switch (manage: true).
 const account = new outboundFederation.AccountFederation("account", {
     manage: false,
@@ -29,7 +36,7 @@ const account = new outboundFederation.AccountFederation("account", {
 // plugin host".
 const role = new outboundFederation.FederatedRole(`${stack}-exporter`, {
     trustedServices: ["lambda.amazonaws.com"],
-    audiences: ["api://AzureADTokenExchange", gcpAudience, clusterAudience],
+    audiences: ["api://AzureADTokenExchange", gcpAudience, clusterAudience, vaultAudience],
     path: "/workloads/",
     maxDurationSeconds: 300,
     tags: { team: "data" },
@@ -73,7 +80,7 @@ const gcp = new outboundFederation.GcpWorkloadIdentityTrust(`${stack}-exporter-g
 const guardrails = new outboundFederation.OrganizationGuardrails(`${stack}-guardrails`, {
     targets: [config.require("workloadsOu")],
     switchPrincipalArns: ["arn:aws:iam::*:role/federation-deployer"],
-    allowedAudiences: ["api://AzureADTokenExchange", gcpAudience, clusterAudience],
+    allowedAudiences: ["api://AzureADTokenExchange", gcpAudience, clusterAudience, vaultAudience],
     maxDurationSeconds: 900,
 });
 
@@ -87,6 +94,19 @@ const cluster = new outboundFederation.KubernetesClusterTrust(`${stack}-exporter
     groupsFromPrincipalTag: "team",
 });
 
+// A Vault JWT auth mount binding the account issuer, with one role for the Lambda function: pinned
+// to its ARN, the account and the organization, its tokens read the exporter's secrets for 15 minutes.
+const vault = new outboundFederation.VaultJwtTrust(`${stack}-exporter-vault`, {
+    address: vaultAddress,
+    issuer: account.issuer,
+    awsAccountId: account.accountId,
+    subjects: { [`${stack}-exporter`]: role.subject },
+    policies: ["exporter-read"],
+    mountPath: vaultMount,
+    orgId: "o-a1b2c3d4e5",
+    tokenTtl: 900,
+});
+
 export const issuer = account.issuer;
 export const roleArn = role.roleArn;
 export const azureClientId = app.clientId;
@@ -97,3 +117,5 @@ export const gcpCredentialConfiguration = gcp.credentialConfiguration;
 export const guardrailPolicyId = guardrails.policyId;
 export const clusterAuthenticationConfiguration = cluster.authenticationConfiguration;
 export const clusterUsernames = cluster.usernames;
+export const vaultAudienceToRequest = vault.audience;
+export const vaultMountPath = vault.mountPath;
