@@ -203,6 +203,12 @@ class RelyingPartyKind:
     defaults: Callable[[str, tuple[str, ...], Mapping[str, Any]], Mapping[str, Any]] | None = None
     """``defaults(stack, workloads, settings)``: settings the stack fills in when the user gives
     none (a display name from the stack and workload), checked like the user's own."""
+    check_together: Callable[[Sequence[Any], Callable[[str], str]], "list[Violation]"] | None = None
+    """``check_together(parties, spell)``: rules over every relying party of this kind in the stack at
+    once, for a limit several of them share (one existing principal trusted by workloads of several
+    AWS accounts, each account's through its own relying party). Each party has ``settings``
+    (snake_case, defaults applied), ``workloads``, ``account`` and ``path`` (``workloads[2].<key>``),
+    so the violations name config paths."""
     accepted_algorithms: tuple[str, ...] = SIGNING_ALGORITHMS
     """Signing algorithms it accepts; a trusted role must be allowed at least one."""
     credential_name_limit: int | None = None

@@ -350,6 +350,10 @@ def _relying_parties(workloads: list[WorkloadSpec], raw: list[Any], stack: str,
         checked = {**settings, "issuer": DEFERRED, "subjects": subjects, "aws_account_id": DEFERRED}
         found += kind.check(checked, f"{relying_party.path}.", snake_to_camel)
         checked_parties.append(replace(relying_party, settings=settings))
+    for kind in KINDS:
+        mine = [party for party in checked_parties if party.kind == kind.key]
+        if mine and kind.check_together is not None:
+            found += kind.check_together(mine, snake_to_camel)
     return checked_parties
 
 
