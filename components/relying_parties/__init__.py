@@ -23,9 +23,10 @@ from typing import Any, Callable, Iterator, Mapping
 
 from .azure import AZURE_APP, AZURE_MANAGED_IDENTITY
 from .base import Audit, AuditedResource, Deployment, PlannedTrust, RelyingPartyKind, ReviewHooks, Verdict, load
+from .databricks import DATABRICKS
 from .gcp import GCP
 
-BUILT_IN: tuple[RelyingPartyKind, ...] = (AZURE_APP, AZURE_MANAGED_IDENTITY, GCP)
+BUILT_IN: tuple[RelyingPartyKind, ...] = (AZURE_APP, AZURE_MANAGED_IDENTITY, GCP, DATABRICKS)
 ENTRY_POINT_GROUP = "outbound_federation.relying_parties"
 
 
