@@ -145,7 +145,7 @@ def databricks_trusts(review: Any) -> list[PlannedTrust]:
 
 REVIEW = ReviewHooks(
     describers=DESCRIBERS,
-    plan_facts=("application_id", "service_principal_id", "token_endpoint", "audience"),
+    plan_facts=("application_id", "token_endpoint", "audience"),
     trusts=databricks_trusts,
     mock_resources=MOCK_RESOURCES,
     mock_invokes=MOCK_INVOKES,
