@@ -34,7 +34,8 @@ EXAMPLE_DIR = ROOT / "examples" / "typescript"
 
 PACKAGE = "outbound-federation"
 NAMES = ["AccountFederation", "FederatedRole", "OrganizationGuardrails", "AzureAppTrust",
-         "AzureManagedIdentityTrust", "GcpWorkloadIdentityTrust", "KubernetesClusterTrust", "VaultJwtTrust"]
+         "AzureManagedIdentityTrust", "GcpWorkloadIdentityTrust", "KubernetesClusterTrust", "VaultJwtTrust",
+         "DatabricksServicePrincipalTrust"]
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 REGENERATE = "python -m components.schema --output schema.json"
 
@@ -62,6 +63,8 @@ WIRE_INPUTS: dict[str, dict[str, Any]] = {
                                "roleBindings": [{"clusterRole": "view", "namespace": "reports"}]},
     "VaultJwtTrust": {"address": "https://vault.example.com:8200", "issuer": ISSUER, "awsAccountId": ACCOUNT,
                       "subjects": {"exporter": ROLE_ARN}, "policies": ["exporter-read"], "boundClaimsType": "string"},
+    "DatabricksServicePrincipalTrust": {"issuer": ISSUER, "accountId": "0d0c2d1e-8a4f-4b43-9b51-6c0a3f9e2b11",
+                                        "subjects": {"exporter": ROLE_ARN}, "servicePrincipalId": 1234567890123456},
 }
 
 

@@ -54,6 +54,9 @@ VAULT_MOUNT = "vault:jwt/authBackend:AuthBackend"
 VAULT_ROLE = "vault:jwt/authBackendRole:AuthBackendRole"
 AWS_CLAIM = "/https:~1~1sts.amazonaws.com~1/"
 OU = "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"
+DATABRICKS = {"accountId": "00000000-0000-4000-8000-00000000dbac"}  # the provider's account (Pulumi.dev.yaml)
+DBX_SP = "databricks:index/servicePrincipal:ServicePrincipal"
+DBX_POLICY = "databricks:index/servicePrincipalFederationPolicy:ServicePrincipalFederationPolicy"
 
 
 def kubernetes(run) -> dict:
@@ -225,6 +228,27 @@ EXAMPLES: dict[str, tuple[dict, list[dict], Callable[[Any], Any]]] = {
                                                                                    "team"}}}],
                             lambda r: one(r, VAULT_ROLE).inputs["claimMappings"][AWS_CLAIM + "principal_tags/Team"]
                             == "team"),
+    "databricks.accountId": ({}, [{**LAMBDA, "databricks": DATABRICKS}],
+                             lambda r: one(r, DBX_POLICY).inputs["oidcPolicy"]["audiences"] == [DATABRICKS["accountId"]]
+                             and DATABRICKS["accountId"] in r.outputs["workloads"]["exporter"]["databricks"]["tokenEndpoint"]),
+    "databricks.audience": ({}, [{**LAMBDA, "databricks": {**DATABRICKS, "audience": "databricks"}}],
+                            lambda r: one(r, DBX_POLICY).inputs["oidcPolicy"]["audiences"] == ["databricks"]
+                            and policy_condition(r)["ForAllValues:StringEquals"]["sts:IdentityTokenAudience"]
+                            == ["databricks"]),
+    "databricks.displayName": ({}, [{**LAMBDA, "databricks": {**DATABRICKS, "displayName": "aws-exporter"}}],
+                               lambda r: one(r, DBX_SP).inputs["displayName"] == "aws-exporter"),
+    "databricks.servicePrincipalId": (
+        {}, [{**LAMBDA, "databricks": {**DATABRICKS, "servicePrincipalId": 1234567890123456}}],
+        lambda r: one(r, DBX_POLICY).inputs["servicePrincipalId"] == 1234567890123456 and not r.monitor.of_type(DBX_SP)),
+    "databricks.existingPolicyCount": (
+        {}, [{**LAMBDA, "databricks": {**DATABRICKS, "servicePrincipalId": 1234567890123456, "existingPolicyCount": 19}}],
+        lambda r: one(r, DBX_POLICY)),
+    "databricks.workspaceHost": (
+        {}, [{**LAMBDA, "databricks": {**DATABRICKS, "workspaceHost": "https://dbc-a1b2c3d4-e5f6.cloud.databricks.com"}}],
+        lambda r: r.outputs["workloads"]["exporter"]["databricks"]["tokenEndpoint"]
+        == "https://dbc-a1b2c3d4-e5f6.cloud.databricks.com/oidc/v1/token"),
+    "databricks.description": ({}, [{**LAMBDA, "databricks": {**DATABRICKS, "description": "why"}}],
+                               lambda r: one(r, DBX_POLICY).inputs["description"] == "why"),
 }
 ACCOUNTS = [{"name": "payments", "accountId": "111111111111",
              "assumeRoleArn": "arn:aws:iam::111111111111:role/deployer"}]

@@ -360,7 +360,8 @@ def _capacity(parties: Mapping[tuple, RelyingPartySpec], stack: str) -> list[Vio
         accounts = sorted({m.account or "the stack's own account" for m in members})
         held = f" plus {existing} it already holds" if existing else ""
         where = f" across {len(accounts)} accounts ({', '.join(accounts)})" if len(accounts) > 1 else ""
-        if total > capacity.limit and len(members) > 1:
+        alone_over = any(len(m.workloads) + existing > capacity.limit for m in members)  # its kind says so
+        if total > capacity.limit and len(members) > 1 and not alone_over:
             found.append(Violation(
                 members[0].path, f"{planned} trusted roles{held}{where}",
                 f"is over the limit of {capacity.limit} {capacity.what}: {capacity.split}",

@@ -1,6 +1,6 @@
 // One AWS Lambda role, trusted by an Entra app, a managed identity, a GCP workload identity pool and
-// a Kubernetes cluster's API server and a Vault (or OpenBao) JWT auth mount, and the organisation
-// guardrail around it, from TypeScript.
+// a Kubernetes cluster's API server, a Vault (or OpenBao) JWT auth mount and a Databricks service
+// principal, and the organisation guardrail around it, from TypeScript.
 //
 // The components are Python (components/ at the repository root). `pulumi package add` ran the
 // plugin in provider/, read its schema (the committed schema.json) and generated the SDK imported
@@ -13,6 +13,7 @@ import * as outboundFederation from "@pulumi/outbound-federation";
 const config = new pulumi.Config();
 const subscriptionId = config.require("azureSubscriptionId");
 const gcpProject = config.require("gcpProject");
+const databricksAccountId = config.require("databricksAccountId");
 const stack = pulumi.getStack();
 
 // The audience the GCP provider accepts; the role's token policy must allow requesting it.
@@ -36,7 +37,7 @@ const account = new outboundFederation.AccountFederation("account", {
 // plugin host".
 const role = new outboundFederation.FederatedRole(`${stack}-exporter`, {
     trustedServices: ["lambda.amazonaws.com"],
-    audiences: ["api://AzureADTokenExchange", gcpAudience, clusterAudience, vaultAudience],
+    audiences: ["api://AzureADTokenExchange", gcpAudience, clusterAudience, vaultAudience, databricksAccountId],
     path: "/workloads/",
     maxDurationSeconds: 300,
     tags: { team: "data" },
@@ -80,7 +81,7 @@ const gcp = new outboundFederation.GcpWorkloadIdentityTrust(`${stack}-exporter-g
 const guardrails = new outboundFederation.OrganizationGuardrails(`${stack}-guardrails`, {
     targets: [config.require("workloadsOu")],
     switchPrincipalArns: ["arn:aws:iam::*:role/federation-deployer"],
-    allowedAudiences: ["api://AzureADTokenExchange", gcpAudience, clusterAudience, vaultAudience],
+    allowedAudiences: ["api://AzureADTokenExchange", gcpAudience, clusterAudience, vaultAudience, databricksAccountId],
     maxDurationSeconds: 900,
 });
 
@@ -107,6 +108,16 @@ const vault = new outboundFederation.VaultJwtTrust(`${stack}-exporter-vault`, {
     tokenTtl: 900,
 });
 
+// A Databricks service principal whose federation policy trusts the role. Its audience is the
+// Databricks account ID, so the role may request it (above).
+const databricks = new outboundFederation.DatabricksServicePrincipalTrust(`${stack}-exporter-databricks`, {
+    issuer: account.issuer,
+    accountId: databricksAccountId,
+    subjects: { "exporter-lambda": role.subject },
+    displayName: `aws-${stack}-exporter`,
+    signingAlgorithms: role.signingAlgorithms,
+});
+
 export const issuer = account.issuer;
 export const roleArn = role.roleArn;
 export const azureClientId = app.clientId;
@@ -119,3 +130,5 @@ export const clusterAuthenticationConfiguration = cluster.authenticationConfigur
 export const clusterUsernames = cluster.usernames;
 export const vaultAudienceToRequest = vault.audience;
 export const vaultMountPath = vault.mountPath;
+export const databricksApplicationId = databricks.applicationId;
+export const databricksTokenEndpoint = databricks.tokenEndpoint;
