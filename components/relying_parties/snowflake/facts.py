@@ -7,9 +7,13 @@ Sources:
   ``workload_identity_aws_use_outbound_token=True``) it calls
   ``sts.get_web_identity_token(Audience=["snowflakecomputing.com"], SigningAlgorithm="ES384")``
   with no ``DurationSeconds`` (so STS's 300 s default), and sends the token as the AWS attestation.
-  5.x moved this into its Rust core, which still reads the same environment variable.
+  5.x moved this into its Rust core, which still reads the same environment variable: 5.2.0, run
+  against a loopback STS stand-in with only that variable set, sent ``Action=GetWebIdentityToken``,
+  ``Audience.member.1=snowflakecomputing.com``, ``SigningAlgorithm=ES384`` and no duration; without
+  it, no token request at all (a signed GetCallerIdentity instead).
 - snowflake-connector-python ``connection.py`` / 5.x ``connection_config.py``: the parameters
-  ``authenticator="WORKLOAD_IDENTITY"`` and ``workload_identity_provider="AWS"``.
+  ``authenticator="WORKLOAD_IDENTITY"`` and ``workload_identity_provider="AWS"`` (5.2.0's
+  ``ConnectionConfig.from_kwargs`` knows all four of :func:`rules.connection_parameters`' names).
 - Snowflake's SQL error for the global STS endpoint as issuer (snowflakedb/terraform-provider-snowflake
   #5127): "ISSUER must be a valid AWS STS JWT issuer URL matching the ARN partition".
 - ``SHOW USER WORKLOAD IDENTITY AUTHENTICATION METHODS``: an AWS identity is kept as partition,
