@@ -158,6 +158,16 @@ def test_an_explicit_provider_is_the_callers_to_configure(cloud):
     assert cloud.named("loader-user").provider.split("::")[-1].startswith("snowflake")
 
 
+def test_a_provider_inherited_from_a_parent_is_the_callers_to_configure(cloud):
+    def build():
+        provider = pulumi_snowflake.Provider("snowflake")
+        parent = pulumi.ComponentResource("example:index:Wrapper", "wrapper", None,
+                                          pulumi.ResourceOptions(providers=[provider]))
+        return user(opts=pulumi.ResourceOptions(parent=parent)).user_name
+
+    assert deploy(build) == "AWS_LOADER"
+
+
 # -- through the stack config ----------------------------------------------------------------------
 
 SECTION = {"account": "MYORG-ANALYTICS", "defaultRole": "LOADER"}

@@ -53,9 +53,14 @@ def _explicit_provider(opts: Optional[pulumi.ResourceOptions]) -> bool:
     if provider is not None and getattr(provider, "package", None) == facts.PROVIDER_PACKAGE:
         return True
     providers = getattr(opts, "providers", None) or {}
-    if isinstance(providers, Mapping):
-        return facts.PROVIDER_PACKAGE in providers
-    return any(getattr(p, "package", None) == facts.PROVIDER_PACKAGE for p in providers)
+    if isinstance(providers, Mapping) and facts.PROVIDER_PACKAGE in providers:
+        return True
+    if not isinstance(providers, Mapping) and any(getattr(p, "package", None) == facts.PROVIDER_PACKAGE
+                                                  for p in providers):
+        return True
+    # Children inherit their parent's providers (the SDK keeps them on the parent as _providers).
+    inherited = getattr(getattr(opts, "parent", None), "_providers", None) or {}
+    return facts.PROVIDER_PACKAGE in inherited
 
 
 def _provider_problems(opts: Optional[pulumi.ResourceOptions]) -> list:
