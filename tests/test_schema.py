@@ -35,7 +35,7 @@ EXAMPLE_DIR = ROOT / "examples" / "typescript"
 PACKAGE = "outbound-federation"
 NAMES = ["AccountFederation", "FederatedRole", "OrganizationGuardrails", "AzureAppTrust",
          "AzureManagedIdentityTrust", "GcpWorkloadIdentityTrust", "KubernetesClusterTrust", "VaultJwtTrust",
-         "DatabricksServicePrincipalTrust"]
+         "DatabricksServicePrincipalTrust", "SnowflakeServiceUserTrust"]
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 REGENERATE = "python -m components.schema --output schema.json"
 
@@ -65,6 +65,12 @@ WIRE_INPUTS: dict[str, dict[str, Any]] = {
                       "subjects": {"exporter": ROLE_ARN}, "policies": ["exporter-read"], "boundClaimsType": "string"},
     "DatabricksServicePrincipalTrust": {"issuer": ISSUER, "accountId": "0d0c2d1e-8a4f-4b43-9b51-6c0a3f9e2b11",
                                         "subjects": {"exporter": ROLE_ARN}, "servicePrincipalId": 1234567890123456},
+    "SnowflakeServiceUserTrust": {"account": "MYORG-ANALYTICS", "issuer": ISSUER, "awsAccountId": ACCOUNT,
+                                  "roleArn": ROLE_ARN, "defaultRole": "EXPORTER"},
+}
+# Stack config a component needs from the engine (the plugin gets the stack's config with each construct).
+WIRE_CONFIG: dict[str, dict[str, str]] = {
+    "SnowflakeServiceUserTrust": {"snowflake:experimentalFeaturesEnableds": '["USER_ENABLE_DEFAULT_WORKLOAD_IDENTITY"]'},
 }
 
 
@@ -242,6 +248,7 @@ def test_the_sdk_component_provider_accepts_the_components(provider, committed):
 @pytest.mark.parametrize("name", NAMES)
 def test_the_provider_constructs_each_component_from_what_another_language_sends(cloud, provider, committed, name):
     token = f"{PACKAGE}:index:{name}"
+    pulumi.runtime.set_all_config(WIRE_CONFIG.get(name, {}))
 
     def build():
         result = provider.construct(f"{name.lower()}-example", token, dict(WIRE_INPUTS[name]), None)

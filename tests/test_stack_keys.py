@@ -57,6 +57,9 @@ OU = "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"
 DATABRICKS = {"accountId": "00000000-0000-4000-8000-00000000dbac"}  # the provider's account (Pulumi.dev.yaml)
 DBX_SP = "databricks:index/servicePrincipal:ServicePrincipal"
 DBX_POLICY = "databricks:index/servicePrincipalFederationPolicy:ServicePrincipalFederationPolicy"
+SNOWFLAKE_USER = "snowflake:index/serviceUser:ServiceUser"
+ES384 = {**LAMBDA, "signingAlgorithms": ["ES384"]}
+SNOWFLAKE = {"account": "MYORG-ANALYTICS"}
 
 
 def kubernetes(run) -> dict:
@@ -249,6 +252,18 @@ EXAMPLES: dict[str, tuple[dict, list[dict], Callable[[Any], Any]]] = {
         == "https://dbc-a1b2c3d4-e5f6.cloud.databricks.com/oidc/v1/token"),
     "databricks.description": ({}, [{**LAMBDA, "databricks": {**DATABRICKS, "description": "why"}}],
                                lambda r: one(r, DBX_POLICY).inputs["description"] == "why"),
+    "snowflake.account": ({}, [{**ES384, "snowflake": SNOWFLAKE}],
+                          lambda r: r.outputs["workloads"]["exporter"]["snowflake"]["account"] == "MYORG-ANALYTICS"),
+    "snowflake.userName": ({}, [{**ES384, "snowflake": {**SNOWFLAKE, "userName": "SVC_EXPORTER"}}],
+                           lambda r: one(r, SNOWFLAKE_USER).inputs["name"] == "SVC_EXPORTER"),
+    "snowflake.defaultRole": ({}, [{**ES384, "snowflake": {**SNOWFLAKE, "defaultRole": "EXPORTER"}}],
+                              lambda r: one(r, SNOWFLAKE_USER).inputs["defaultRole"] == "EXPORTER"),
+    "snowflake.defaultWarehouse": ({}, [{**ES384, "snowflake": {**SNOWFLAKE, "defaultWarehouse": "EXPORT_WH"}}],
+                                   lambda r: one(r, SNOWFLAKE_USER).inputs["defaultWarehouse"] == "EXPORT_WH"),
+    "snowflake.defaultNamespace": ({}, [{**ES384, "snowflake": {**SNOWFLAKE, "defaultNamespace": "USAGE.RAW"}}],
+                                   lambda r: one(r, SNOWFLAKE_USER).inputs["defaultNamespace"] == "USAGE.RAW"),
+    "snowflake.comment": ({}, [{**ES384, "snowflake": {**SNOWFLAKE, "comment": "exports usage"}}],
+                          lambda r: one(r, SNOWFLAKE_USER).inputs["comment"] == "exports usage"),
 }
 ACCOUNTS = [{"name": "payments", "accountId": "111111111111",
              "assumeRoleArn": "arn:aws:iam::111111111111:role/deployer"}]

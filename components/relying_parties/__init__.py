@@ -29,10 +29,11 @@ from .databricks import DATABRICKS
 from .gcp import GCP
 from .kubernetes import KUBERNETES
 from .vault import VAULT
+from .snowflake import SNOWFLAKE
 
-
-
-BUILT_IN: tuple[RelyingPartyKind, ...] = (AZURE_APP, AZURE_MANAGED_IDENTITY, GCP, KUBERNETES, VAULT, DATABRICKS)
+BUILT_IN: tuple[RelyingPartyKind, ...] = (
+    AZURE_APP, AZURE_MANAGED_IDENTITY, GCP, KUBERNETES, VAULT, DATABRICKS, SNOWFLAKE,
+)
 ENTRY_POINT_GROUP = "outbound_federation.relying_parties"
 
 

@@ -142,6 +142,9 @@ class PlannedTrust:
     """Why the rehearsal does not judge it (another issuer, a mapping it does not understand, ...)."""
     judged_by: str = ""
     """Who judges, for the report: "the documented rules", "a real OpenBao server", ..."""
+    duration_seconds: int | None = None
+    """The lifetime its clients request (the kind's ``requested_duration_seconds``); None: the
+    runtime's default within the role's cap."""
     manual: str = ""
     """A step the user must do by hand before this trust works (a console, an admin API)."""
     account_claims: dict[str, Any] = field(default_factory=dict)
@@ -238,6 +241,9 @@ class RelyingPartyKind:
     """The longest name it takes for one trusted role's credential (``<stack>-<workload>``), if limited."""
     max_duration_seconds: int | None = None
     """The longest token lifetime it accepts, when it has a limit."""
+    requested_duration_seconds: int | None = None
+    """The lifetime its own clients request, when they choose it (Snowflake's drivers: STS's default,
+    300 s): a trusted role's cap must allow it. None: the workload asks, within the role's cap."""
     capacity: Capacity | None = None
     """How many trusted roles one instance holds, when limited (counted across accounts)."""
     audience: str = ""

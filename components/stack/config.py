@@ -260,10 +260,17 @@ def _parse_workload(raw: Any, index: int, stack: str, account_ids: Mapping[str, 
         f"set {path}.roleName, or give the workload a shorter name (stack '{stack}')")
     found += _check_credential_name(stack, str(name), f"{path}.name", [KINDS.get(key) for key in found_parties])
     algorithms = role_args.get("signing_algorithms", list(DEFAULT_SIGNING_ALGORITHMS))
+    cap = role_args.get("max_duration_seconds", DEFAULT_DURATION_SECONDS)
     for key in found_parties:
         kind = KINDS.get(key)
         found += aws_rules.check_algorithms_accepted(algorithms, kind.accepted_algorithms, kind.title,
                                                      f"{path}.signingAlgorithms")
+        requested = kind.requested_duration_seconds
+        if requested is not None and isinstance(cap, int) and cap < requested:
+            found.append(Violation(
+                f"{path}.maxDurationSeconds", cap,
+                f"is shorter than the {requested}-second tokens a {kind.title}'s clients request: STS would refuse "
+                f"them; allow at least {requested}", code="relying-party.duration-too-short"))
     return WorkloadSpec(name=str(name), role_args=role_args, relying_parties=found_parties, account=home)
 
 

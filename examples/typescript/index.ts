@@ -1,6 +1,7 @@
 // One AWS Lambda role, trusted by an Entra app, a managed identity, a GCP workload identity pool and
 // a Kubernetes cluster's API server, a Vault (or OpenBao) JWT auth mount and a Databricks service
-// principal, and the organisation guardrail around it, from TypeScript.
+// principal; a second role for a Snowflake service user; and the organisation guardrail around them,
+// from TypeScript.
 //
 // The components are Python (components/ at the repository root). `pulumi package add` ran the
 // plugin in provider/, read its schema (the committed schema.json) and generated the SDK imported
@@ -81,7 +82,8 @@ const gcp = new outboundFederation.GcpWorkloadIdentityTrust(`${stack}-exporter-g
 const guardrails = new outboundFederation.OrganizationGuardrails(`${stack}-guardrails`, {
     targets: [config.require("workloadsOu")],
     switchPrincipalArns: ["arn:aws:iam::*:role/federation-deployer"],
-    allowedAudiences: ["api://AzureADTokenExchange", gcpAudience, clusterAudience, vaultAudience, databricksAccountId],
+    allowedAudiences: ["api://AzureADTokenExchange", gcpAudience, clusterAudience, vaultAudience, databricksAccountId,
+                       "snowflakecomputing.com"],
     maxDurationSeconds: 900,
 });
 
@@ -118,6 +120,21 @@ const databricks = new outboundFederation.DatabricksServicePrincipalTrust(`${sta
     signingAlgorithms: role.signingAlgorithms,
 });
 
+// A second role, for a Snowflake service user: Snowflake's drivers request ES384 tokens for
+// snowflakecomputing.com. signingAlgorithms goes as an Output (docs/maintainers.md, plugin host limits).
+const loader = new outboundFederation.FederatedRole(`${stack}-loader`, {
+    trustedServices: ["lambda.amazonaws.com"],
+    audiences: ["snowflakecomputing.com"],
+    signingAlgorithms: pulumi.output([outboundFederation.SigningAlgorithm.ES384]),
+});
+const snowflakeUser = new outboundFederation.SnowflakeServiceUserTrust(`${stack}-loader-snowflake`, {
+    account: config.require("snowflakeAccount"),
+    issuer: account.issuer,
+    awsAccountId: account.accountId,
+    roleArn: loader.subject,
+    defaultRole: "LOADER",
+});
+
 export const issuer = account.issuer;
 export const roleArn = role.roleArn;
 export const azureClientId = app.clientId;
@@ -132,3 +149,4 @@ export const vaultAudienceToRequest = vault.audience;
 export const vaultMountPath = vault.mountPath;
 export const databricksApplicationId = databricks.applicationId;
 export const databricksTokenEndpoint = databricks.tokenEndpoint;
+export const snowflakeConnection = snowflakeUser.connectionParameters;

@@ -124,14 +124,17 @@ def _fetch_jwks(issuer: LocalIssuer) -> dict[str, Any]:
 def workload_request(review: Review, trust: PlannedTrust, role: str) -> tuple[TokenRequest, list[Any] | None]:
     """The request the workload will send for this trust: the party's audience, an algorithm the
     party accepts that the role may request, a lifetime within the role's cap (300 s, the runtime's
-    default, or less). With the role's token policies as the run has them (None: not visible)."""
+    default, or less) unless the party's clients choose it. With the role's token policies as the run has them (None: not visible)."""
     documents = review.token_policies(role)
     allowed = set(token_grant_algorithms(documents[0]) or []) if documents and len(documents) == 1 else None
     if documents and len(documents) > 1:
         allowed = {a for d in documents for a in (token_grant_algorithms(d) or [])}
     algorithm = next((a for a in trust.accepted_algorithms if not allowed or a in allowed), trust.accepted_algorithms[0])
     cap = duration_cap(documents or [])
-    duration = min(DEFAULT_DURATION_SECONDS, cap) if cap else DEFAULT_DURATION_SECONDS
+    if trust.duration_seconds is not None:
+        duration = trust.duration_seconds  # its clients choose: the role's cap must allow it
+    else:
+        duration = min(DEFAULT_DURATION_SECONDS, cap) if cap else DEFAULT_DURATION_SECONDS
     parsed = aws_rules.parse_role_arn(role)
     return TokenRequest((trust.audience,), algorithm, duration, account_id=parsed.account_id if parsed else None), documents
 
