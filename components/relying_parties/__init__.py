@@ -24,8 +24,9 @@ from typing import Any, Callable, Iterator, Mapping
 from .azure import AZURE_APP, AZURE_MANAGED_IDENTITY
 from .base import Audit, AuditedResource, Deployment, PlannedTrust, RelyingPartyKind, ReviewHooks, Verdict, load
 from .gcp import GCP
+from .tailscale import TAILSCALE
 
-BUILT_IN: tuple[RelyingPartyKind, ...] = (AZURE_APP, AZURE_MANAGED_IDENTITY, GCP)
+BUILT_IN: tuple[RelyingPartyKind, ...] = (AZURE_APP, AZURE_MANAGED_IDENTITY, GCP, TAILSCALE)
 ENTRY_POINT_GROUP = "outbound_federation.relying_parties"
 
 
