@@ -24,9 +24,10 @@ from typing import Any, Callable, Iterator, Mapping
 from .azure import AZURE_APP, AZURE_MANAGED_IDENTITY
 from .base import Audit, AuditedResource, Deployment, PlannedTrust, RelyingPartyKind, ReviewHooks, Verdict, load
 from .gcp import GCP
+from .saas import SAAS
 from .tailscale import TAILSCALE
 
-BUILT_IN: tuple[RelyingPartyKind, ...] = (AZURE_APP, AZURE_MANAGED_IDENTITY, GCP, TAILSCALE)
+BUILT_IN: tuple[RelyingPartyKind, ...] = (AZURE_APP, AZURE_MANAGED_IDENTITY, GCP, TAILSCALE, SAAS)
 ENTRY_POINT_GROUP = "outbound_federation.relying_parties"
 
 
