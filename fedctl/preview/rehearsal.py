@@ -239,8 +239,7 @@ def _rehearse_role(result: RehearsalResult, review: Review, trust: PlannedTrust,
             elif trust.manual and verdict.accepted:
                 # Nothing this program creates lets the token in: a person does, by hand. The planned
                 # values pass the party's rules, so the cell waits for that step; it is never a pass.
-                result.cases.append(Case(trust.relying_party, role, INTENDED, ACCEPT, PENDING,
-                                         f"manual step pending: {trust.manual}"))
+                result.cases.append(Case(trust.relying_party, role, INTENDED, ACCEPT, PENDING, trust.manual))
             else:
                 result.cases.append(Case(trust.relying_party, role, INTENDED, ACCEPT,
                                          ACCEPT if verdict.accepted else REJECT, verdict.reason))
