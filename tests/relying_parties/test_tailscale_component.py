@@ -157,6 +157,13 @@ def test_config_errors_name_the_setting_as_written():
         ("workloads[0].tailscale.descripton", "config.unknown-setting")}
 
 
+def test_a_workload_whose_label_would_be_too_long_is_refused_on_its_name():
+    with pytest.raises(ValidationError) as refused:
+        parse_stack_config({}, [{**CI, "name": "w" * 40}], "s" * 30)
+    assert ("workloads[0].name", "config.credential-name.length") in {
+        (v.field, v.code) for v in refused.value.violations}
+
+
 def test_a_pattern_that_misses_the_workloads_role_fails_the_program():
     with pytest.raises(ProgramError, match="does not match the trusted role"):
         run_with([{**OPS, "tailscale": {"scopes": ["dns:read"],

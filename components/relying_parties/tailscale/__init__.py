@@ -19,6 +19,7 @@ from __future__ import annotations
 from ..base import RelyingPartyKind
 from . import audits, rules
 from .review import ACCEPTED_ALGORITHMS, REVIEW
+from .rules import MAX_LABEL_LENGTH
 
 _COMPONENT = "components.relying_parties.tailscale.component"
 
@@ -28,6 +29,7 @@ TAILSCALE = RelyingPartyKind(
     settings=("scopes", "tags", "audience", "subjectPattern", "description"),
     check=rules.check_tailscale_trust_args,
     accepted_algorithms=ACCEPTED_ALGORITHMS,
+    credential_name_limit=MAX_LABEL_LENGTH,
     audience=f"{_COMPONENT}:stack_audience",
     deploy=f"{_COMPONENT}:deploy",
     components=(f"{_COMPONENT}:TailscaleFederatedTrust",),

@@ -45,7 +45,9 @@ from .facts import (
 # A role ARN's fixed start: partition, IAM, a 12-digit account and "role/", with no wildcard in it.
 PINNED_ROLE_PREFIX = re.compile(r"^arn:aws(-[a-z]+)*:iam::(\d{12}):role/")
 PINNED_ACCOUNT_PREFIX = re.compile(r"^arn:aws(-[a-z]+)*:iam::(\d{12}):")
-LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+MAX_LABEL_LENGTH = 63
+"""A trusted role's label (``<stack>-<workload>`` in a stack): it names the identity."""
+LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,%d}$" % (MAX_LABEL_LENGTH - 1))
 
 # ---------------------------------------------------------------------------------------------
 # Builders (pure; shared by the component, the stack, the review and the runtime)
