@@ -35,7 +35,7 @@ EXAMPLE_DIR = ROOT / "examples" / "typescript"
 PACKAGE = "outbound-federation"
 NAMES = ["AccountFederation", "FederatedRole", "OrganizationGuardrails", "AzureAppTrust",
          "AzureManagedIdentityTrust", "GcpWorkloadIdentityTrust", "KubernetesClusterTrust", "VaultJwtTrust",
-         "DatabricksServicePrincipalTrust", "SnowflakeServiceUserTrust"]
+         "DatabricksServicePrincipalTrust", "SnowflakeServiceUserTrust", "TailscaleFederatedTrust"]
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 REGENERATE = "python -m components.schema --output schema.json"
 
@@ -67,6 +67,8 @@ WIRE_INPUTS: dict[str, dict[str, Any]] = {
                                         "subjects": {"exporter": ROLE_ARN}, "servicePrincipalId": 1234567890123456},
     "SnowflakeServiceUserTrust": {"account": "MYORG-ANALYTICS", "issuer": ISSUER, "awsAccountId": ACCOUNT,
                                   "roleArn": ROLE_ARN, "defaultRole": "EXPORTER"},
+    "TailscaleFederatedTrust": {"issuer": ISSUER, "awsAccountId": ACCOUNT, "subjects": {"exporter": ROLE_ARN},
+                                "scopes": ["devices:core:read"]},
 }
 # Stack config a component needs from the engine (the plugin gets the stack's config with each construct).
 WIRE_CONFIG: dict[str, dict[str, str]] = {

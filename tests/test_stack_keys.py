@@ -60,6 +60,7 @@ DBX_POLICY = "databricks:index/servicePrincipalFederationPolicy:ServicePrincipal
 SNOWFLAKE_USER = "snowflake:index/serviceUser:ServiceUser"
 ES384 = {**LAMBDA, "signingAlgorithms": ["ES384"]}
 SNOWFLAKE = {"account": "MYORG-ANALYTICS"}
+TS_IDENTITY = "tailscale:index/federatedIdentity:FederatedIdentity"
 
 
 def kubernetes(run) -> dict:
@@ -264,6 +265,28 @@ EXAMPLES: dict[str, tuple[dict, list[dict], Callable[[Any], Any]]] = {
                                    lambda r: one(r, SNOWFLAKE_USER).inputs["defaultNamespace"] == "USAGE.RAW"),
     "snowflake.comment": ({}, [{**ES384, "snowflake": {**SNOWFLAKE, "comment": "exports usage"}}],
                           lambda r: one(r, SNOWFLAKE_USER).inputs["comment"] == "exports usage"),
+    "tailscale.scopes": ({}, [{**LAMBDA, "tailscale": {"scopes": ["devices:core:read"]}}],
+                         lambda r: one(r, TS_IDENTITY).inputs["scopes"] == ["devices:core:read"]),
+    "tailscale.tags": ({}, [{**LAMBDA, "tailscale": {"scopes": ["auth_keys"], "tags": ["tag:exporter"]}}],
+                       lambda r: one(r, TS_IDENTITY).inputs["tags"] == ["tag:exporter"]),
+    "tailscale.audience": ({}, [{**LAMBDA, "tailscale": {"scopes": ["dns:read"], "audience": "ts-exporter"}}],
+                           lambda r: one(r, TS_IDENTITY).inputs["audience"] == "ts-exporter"
+                           and policy_condition(r)["ForAllValues:StringEquals"]["sts:IdentityTokenAudience"]
+                           == ["ts-exporter"]),
+    "tailscale.subjectPattern": ({}, [{**LAMBDA, "tailscale": {
+        "scopes": ["dns:read"], "subjectPattern": "arn:aws:iam::123456789012:role/dev-exporter-*"}}],
+        lambda r: one(r, TS_IDENTITY).inputs["subject"] == "arn:aws:iam::123456789012:role/dev-exporter-*"),
+    "tailscale.description": ({}, [{**LAMBDA, "tailscale": {"scopes": ["dns:read"],
+                                                            "description": "exporter reads DNS"}}],
+                              lambda r: one(r, TS_IDENTITY).inputs["description"] == "exporter reads DNS"),
+    "saas.preset": ({}, [{**LAMBDA, "saas": {"preset": "openai"}}],
+                    lambda r: policy_condition(r)["ForAllValues:StringEquals"]["sts:IdentityTokenAudience"]
+                    == ["https://api.openai.com/v1"]
+                    and r.outputs["workloads"]["exporter"]["saas"]["preset"] == "openai"),
+    "saas.audience": ({}, [{**LAMBDA, "saas": {"preset": "generic", "audience": "https://api.billing.example"}}],
+                      lambda r: policy_condition(r)["ForAllValues:StringEquals"]["sts:IdentityTokenAudience"]
+                      == ["https://api.billing.example"]
+                      and r.outputs["workloads"]["exporter"]["saas"]["audience"] == "https://api.billing.example"),
 }
 ACCOUNTS = [{"name": "payments", "accountId": "111111111111",
              "assumeRoleArn": "arn:aws:iam::111111111111:role/deployer"}]

@@ -24,15 +24,16 @@ from typing import Any, Callable, Iterator, Mapping
 from .azure import AZURE_APP, AZURE_MANAGED_IDENTITY
 from .base import (Audit, AuditedResource, Capacity, Deployment, PlannedTrust, RelyingPartyKind, ReviewHooks, Verdict,
                    load)
-from .base import Audit, AuditedResource, Deployment, PlannedTrust, RelyingPartyKind, ReviewHooks, Verdict, load
 from .databricks import DATABRICKS
 from .gcp import GCP
 from .kubernetes import KUBERNETES
-from .vault import VAULT
+from .saas import SAAS
 from .snowflake import SNOWFLAKE
+from .tailscale import TAILSCALE
+from .vault import VAULT
 
 BUILT_IN: tuple[RelyingPartyKind, ...] = (
-    AZURE_APP, AZURE_MANAGED_IDENTITY, GCP, KUBERNETES, VAULT, DATABRICKS, SNOWFLAKE,
+    AZURE_APP, AZURE_MANAGED_IDENTITY, GCP, KUBERNETES, VAULT, DATABRICKS, SNOWFLAKE, TAILSCALE, SAAS,
 )
 ENTRY_POINT_GROUP = "outbound_federation.relying_parties"
 

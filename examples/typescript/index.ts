@@ -1,6 +1,6 @@
 // One AWS Lambda role, trusted by an Entra app, a managed identity, a GCP workload identity pool and
-// a Kubernetes cluster's API server, a Vault (or OpenBao) JWT auth mount and a Databricks service
-// principal; a second role for a Snowflake service user; and the organisation guardrail around them,
+// a Kubernetes cluster's API server, a Vault (or OpenBao) JWT auth mount, a Databricks service
+// principal and a Tailscale federated identity; a second role for a Snowflake service user; and the organisation guardrail around them,
 // from TypeScript.
 //
 // The components are Python (components/ at the repository root). `pulumi package add` ran the
@@ -21,6 +21,8 @@ const stack = pulumi.getStack();
 const gcpAudience = `https://outbound-federation.example.com/${stack}/gcp`;
 // The audience the cluster's JWT authenticator accepts (its default: kubernetes:<clusterName>).
 const clusterAudience = `kubernetes:${stack}-onprem`;
+// The audience the Tailscale federated identity matches (set here: Tailscale's own exists only after creation).
+const tailscaleAudience = `api.tailscale.com/${stack}-exporter`;
 
 // The Vault the Lambda function reads its secrets from, and the audience its JWT mount binds (by
 // default the mount's login URL).
@@ -38,7 +40,8 @@ const account = new outboundFederation.AccountFederation("account", {
 // plugin host".
 const role = new outboundFederation.FederatedRole(`${stack}-exporter`, {
     trustedServices: ["lambda.amazonaws.com"],
-    audiences: ["api://AzureADTokenExchange", gcpAudience, clusterAudience, vaultAudience, databricksAccountId],
+    audiences: ["api://AzureADTokenExchange", gcpAudience, clusterAudience, vaultAudience, databricksAccountId,
+                tailscaleAudience],
     path: "/workloads/",
     maxDurationSeconds: 300,
     tags: { team: "data" },
@@ -83,7 +86,7 @@ const guardrails = new outboundFederation.OrganizationGuardrails(`${stack}-guard
     targets: [config.require("workloadsOu")],
     switchPrincipalArns: ["arn:aws:iam::*:role/federation-deployer"],
     allowedAudiences: ["api://AzureADTokenExchange", gcpAudience, clusterAudience, vaultAudience, databricksAccountId,
-                       "snowflakecomputing.com"],
+                       "snowflakecomputing.com", tailscaleAudience],
     maxDurationSeconds: 900,
 });
 
@@ -135,6 +138,15 @@ const snowflakeUser = new outboundFederation.SnowflakeServiceUserTrust(`${stack}
     defaultRole: "LOADER",
 });
 
+// A Tailscale federated identity trusting the role: its access tokens may read devices.
+const tailscale = new outboundFederation.TailscaleFederatedTrust(`${stack}-exporter-tailscale`, {
+    issuer: account.issuer,
+    awsAccountId: account.accountId,
+    subjects: { "exporter": role.subject },
+    scopes: ["devices:core:read"],
+    audience: tailscaleAudience,
+});
+
 export const issuer = account.issuer;
 export const roleArn = role.roleArn;
 export const azureClientId = app.clientId;
@@ -150,3 +162,4 @@ export const vaultMountPath = vault.mountPath;
 export const databricksApplicationId = databricks.applicationId;
 export const databricksTokenEndpoint = databricks.tokenEndpoint;
 export const snowflakeConnection = snowflakeUser.connectionParameters;
+export const tailscaleClientIds = tailscale.clientIds;

@@ -13,8 +13,10 @@ refuse what the policy does not allow), then the token must be accepted. A neigh
 the same account, the same role name in another account, another audience and an expired token
 must be rejected. A case whose outcome differs from its expectation is a wrong cell, and a wrong
 cell fails the preview. A role whose token policy this program does not attach (an IAM Identity
-Center role) is a *manual step pending*, never a green accept. Tokens never leave this module:
-only outcomes and reasons do.
+Center role) is a *manual step pending*, never a green accept; so is the intended case of a party
+set up by hand (``PlannedTrust.manual``: a SaaS console or admin API), once its judge, applying
+the party's documented rules to the planned values, accepts the token. Its other four cases are
+judged as usual. Tokens never leave this module: only outcomes and reasons do.
 
 Example::
 
@@ -256,6 +258,10 @@ def _rehearse_role(result: RehearsalResult, review: Review, trust: PlannedTrust,
                 # relying party's own verdict is shown beside it when it refuses too.
                 reason = refused.reason if verdict.accepted else f"{refused.reason}; the relying party: {verdict.reason}"
                 result.cases.append(Case(trust.relying_party, role, INTENDED, ACCEPT, refused.outcome, reason))
+            elif trust.manual and verdict.accepted:
+                # Nothing this program creates lets the token in: a person does, by hand. The planned
+                # values pass the party's rules, so the cell waits for that step; it is never a pass.
+                result.cases.append(Case(trust.relying_party, role, INTENDED, ACCEPT, PENDING, trust.manual))
             else:
                 result.cases.append(Case(trust.relying_party, role, INTENDED, ACCEPT,
                                          ACCEPT if verdict.accepted else REJECT, verdict.reason))
