@@ -33,7 +33,8 @@ PLUGIN_DIR = ROOT / "provider"
 EXAMPLE_DIR = ROOT / "examples" / "typescript"
 
 PACKAGE = "outbound-federation"
-NAMES = ["AccountFederation", "FederatedRole", "AzureAppTrust", "AzureManagedIdentityTrust", "GcpWorkloadIdentityTrust"]
+NAMES = ["AccountFederation", "FederatedRole", "AzureAppTrust", "AzureManagedIdentityTrust", "GcpWorkloadIdentityTrust",
+         "FederationFleet"]
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 REGENERATE = "python -m components.schema --output schema.json"
 
@@ -53,6 +54,10 @@ WIRE_INPUTS: dict[str, dict[str, Any]] = {
                                   "resourceGroupName": "reports", "location": "westeurope"},
     "GcpWorkloadIdentityTrust": {"project": "my-project", "issuer": ISSUER, "awsAccountId": ACCOUNT,
                                  "subjects": {"exporter": ROLE_ARN}, "createServiceAccount": True},
+    "FederationFleet": {"organization": "acme", "repository": {"repoUrl": "https://github.com/acme/outbound-federation"},
+                        "accounts": [{"name": "payments", "accountId": ACCOUNT, "region": "eu-west-1",
+                                      "deployerRoleArn": f"arn:aws:iam::{ACCOUNT}:role/federation-deployer",
+                                      "manage": True}]},
 }
 
 
@@ -179,7 +184,7 @@ def test_closed_sets_are_enums_and_nested_types_need_no_args_suffix(generated):
 # -- the plugin ------------------------------------------------------------------------------
 
 
-def test_the_plugin_entry_point_serves_exactly_the_five_components(monkeypatch):
+def test_the_plugin_entry_point_serves_exactly_the_listed_components(monkeypatch):
     host = inspect.signature(pulumi.provider.experimental.component_provider_host)
     calls = []
     monkeypatch.setattr(pulumi.provider.experimental, "component_provider_host",
