@@ -30,6 +30,7 @@ Example::
 """
 
 # No `from __future__ import annotations` here: the schema analyzer reads these annotations as objects.
+from dataclasses import replace
 from typing import Any, Mapping, NotRequired, Optional, Sequence, TypedDict
 
 import pulumi
@@ -140,7 +141,7 @@ def check_fleet(args: Mapping[str, Any], spell: Any = str) -> list[Violation]:
             parse_stack_config({"manage": bool(account.get("manage", False))}, list(workloads), account["name"])
         except ValidationError as error:
             where = f"{spell('accounts')}[{index}]."
-            found += [Violation(where + v.field, v.value, v.rule, v.severity, v.code) for v in error.violations]
+            found += [replace(v, field=where + v.field) for v in error.violations]
     return found
 
 
