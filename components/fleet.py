@@ -191,6 +191,11 @@ class FederationFleet(ValidatedComponent):
             stack_name = account["name"]
             prefix = f"{name}-{stack_name}"
             child = pulumi.ResourceOptions(parent=self)
+            # An account taken out of the fleet keeps its config and deployment settings: its stack
+            # still holds the account's resources, and without config a later `pulumi up` of it
+            # would delete them all. Its stack then refuses deletion (see force_destroy) until the
+            # account's stack is destroyed on purpose, with the settings it still has.
+            kept = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
 
             stack = ps.Stack(f"{prefix}-stack", ps.StackArgs(
                 organization_name=organization, project_name=project, stack_name=stack_name,
@@ -204,15 +209,15 @@ class FederationFleet(ValidatedComponent):
             environment = ps.Environment(f"{prefix}-environment", ps.EnvironmentArgs(
                 organization=organization, project=project, name=stack_name,
                 yaml=document.apply(pulumi.StringAsset),
-            ), opts=child)
+            ), opts=kept)
             reference = f"{project}/{stack_name}"
             config = ps.api.stacks.Config(f"{prefix}-config", ps.api.stacks.ConfigArgs(
                 org_name=organization, project_name=project, stack_name=stack_name, environment=reference,
-            ), opts=pulumi.ResourceOptions(parent=self, depends_on=[stack, environment]))
+            ), opts=pulumi.ResourceOptions.merge(kept, pulumi.ResourceOptions(depends_on=[stack, environment])))
 
             settings = ps.DeploymentSettings(f"{prefix}-deployment-settings", self._settings_args(
                 ps, organization, project, account, repository, github,
-            ), opts=pulumi.ResourceOptions(parent=self, depends_on=[stack]))
+            ), opts=pulumi.ResourceOptions.merge(kept, pulumi.ResourceOptions(depends_on=[stack])))
 
             # Pulumi Cloud refuses a schedule for a stack without deployment settings.
             ps.DriftSchedule(f"{prefix}-drift-schedule", ps.DriftScheduleArgs(

@@ -352,6 +352,12 @@ def test_a_stack_is_never_deleted_while_it_holds_resources(cloud):
     assert cloud.named("org-payments-stack").inputs["forceDestroy"] is False
 
 
+def test_an_account_taken_out_of_the_fleet_keeps_its_config_and_deployment_settings(cloud):
+    build(fleet())
+    kept = {part for part in PARTS if cloud.named(f"org-payments-{part}").retain_on_delete}
+    assert kept == {"environment", "config", "deployment-settings"}
+
+
 def test_deployments_reach_the_account_through_its_deployer_role_with_oidc_and_no_secret(cloud):
     build(fleet())
     operation = cloud.named("org-payments-deployment-settings").inputs["operationContext"]
