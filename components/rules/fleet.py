@@ -51,8 +51,8 @@ ORGANIZATION_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{1,38}[a-zA-Z0-9]$"
 """Pulumi Cloud's rule for an organisation (stack owner) name."""
 TAG_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
 MAX_TAG_VALUE_LENGTH = 256
-REGION_PATTERN = re.compile(
-    r"^[a-z]{2,4}(-[a-z]+)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$")
+REGION_PATTERN = re.compile(r"^[a-z]{2,4}(-[a-z]+)?-[a-z]+-\d{1,2}$")
+"""The shape of an AWS region code (``eu-west-1``, ``us-gov-west-1``, ``eusc-de-east-1``), new regions included."""
 GITHUB_URL = re.compile(r"^(?:https://github\.com/|git@github\.com:)(?P<repository>[\w.-]+/[\w.-]+?)(?:\.git)?/?$")
 CONFIG_KEY_PATTERN = re.compile(r"^(?:[A-Za-z0-9_.-]+:)?[A-Za-z0-9_.-]+$")
 
