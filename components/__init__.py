@@ -17,6 +17,8 @@ from typing import Any
 _CORE = {
     "AccountFederation": "components.aws",
     "AccountFederationArgs": "components.aws",
+    "FederationFleet": "components.fleet",
+    "FederationFleetArgs": "components.fleet",
     "FederatedRole": "components.aws",
     "FederatedRoleArgs": "components.aws",
     "FederationDisabledError": "components.rules.errors",

@@ -28,6 +28,7 @@ from typing import Any, Iterator, Optional
 import pulumi
 
 from .aws import AccountFederation, FederatedRole
+from .fleet import FederationFleet
 from .guardrails import OrganizationGuardrails
 from .relying_parties import KINDS
 from .rules.facts import PACKAGE_NAME
@@ -35,10 +36,11 @@ from .rules.facts import PACKAGE_NAME
 
 def components() -> list[type[pulumi.ComponentResource]]:
     """Every component the package offers to other languages, in schema order: the AWS side, then
-    each relying party's (from the registry; its SDK is imported here)."""
+    each relying party's (from the registry; its SDK is imported here), then the fleet."""
     found: list[type[pulumi.ComponentResource]] = [AccountFederation, FederatedRole, OrganizationGuardrails]
     for kind in KINDS:
         found += [kind.load(reference) for reference in kind.components]
+    found.append(FederationFleet)
     _clean_docstrings(found)
     return found
 

@@ -35,7 +35,8 @@ EXAMPLE_DIR = ROOT / "examples" / "typescript"
 PACKAGE = "outbound-federation"
 NAMES = ["AccountFederation", "FederatedRole", "OrganizationGuardrails", "AzureAppTrust",
          "AzureManagedIdentityTrust", "GcpWorkloadIdentityTrust", "KubernetesClusterTrust", "VaultJwtTrust",
-         "DatabricksServicePrincipalTrust", "SnowflakeServiceUserTrust", "TailscaleFederatedTrust"]
+         "DatabricksServicePrincipalTrust", "SnowflakeServiceUserTrust", "TailscaleFederatedTrust",
+         "FederationFleet"]
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 REGENERATE = "python -m components.schema --output schema.json"
 
@@ -69,6 +70,10 @@ WIRE_INPUTS: dict[str, dict[str, Any]] = {
                                   "roleArn": ROLE_ARN, "defaultRole": "EXPORTER"},
     "TailscaleFederatedTrust": {"issuer": ISSUER, "awsAccountId": ACCOUNT, "subjects": {"exporter": ROLE_ARN},
                                 "scopes": ["devices:core:read"]},
+    "FederationFleet": {"organization": "acme", "repository": {"repoUrl": "https://github.com/acme/outbound-federation"},
+                        "accounts": [{"name": "payments", "accountId": ACCOUNT, "region": "eu-west-1",
+                                      "deployerRoleArn": f"arn:aws:iam::{ACCOUNT}:role/federation-deployer",
+                                      "manage": True}]},
 }
 # Stack config a component needs from the engine (the plugin gets the stack's config with each construct).
 WIRE_CONFIG: dict[str, dict[str, str]] = {

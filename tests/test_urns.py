@@ -20,6 +20,7 @@ from fedctl.preview.project import load_project
 SNAPSHOTS = ROOT / "tests" / "snapshots"
 PROJECTS = {
     "dev": (ROOT, "dev"),
+    "fleet": (ROOT / "examples" / "fleet", "platform"),
     "organization": (ROOT / "examples" / "organization", "org"),
     "python-example": (ROOT / "examples" / "python", "dev"),
 }

@@ -96,3 +96,13 @@ MAX_SCP_CHARACTERS = 5_120
 """Organizations' limit on an SCP document, counted on the JSON as sent (whitespace included)."""
 MAX_ORGANIZATIONS_POLICY_NAME_LENGTH = 128
 MAX_ORGANIZATIONS_POLICY_DESCRIPTION_LENGTH = 512
+
+# -- Pulumi Cloud (the fleet) -----------------------------------------------------------------
+FLEET_COMPONENT = f"{TYPE_PREFIX}:FederationFleet"
+# Pulumi Cloud (pulumi-pulumiservice): what a fleet makes per account.
+PULUMI_STACK_TYPE = "pulumiservice:index:Stack"
+ESC_ENVIRONMENT_TYPE = "pulumiservice:index:Environment"
+STACK_CONFIG_TYPE = "pulumiservice:api/stacks:Config"
+DEPLOYMENT_SETTINGS_TYPE = "pulumiservice:index:DeploymentSettings"
+DRIFT_SCHEDULE_TYPE = "pulumiservice:index:DriftSchedule"
+STACK_TAGS_TYPE = "pulumiservice:index:StackTags"

@@ -147,6 +147,22 @@ const tailscale = new outboundFederation.TailscaleFederatedTrust(`${stack}-expor
     audience: tailscaleAudience,
 });
 
+// Only for the platform team's own stack (config fleetOrganization): one stack of the federation
+// project per AWS account, configured, deployed and drift-checked by Pulumi Cloud.
+const fleetOrganization = config.get("fleetOrganization");
+const fleet = fleetOrganization ? new outboundFederation.FederationFleet("accounts", {
+    organization: fleetOrganization,
+    repository: { repoUrl: "https://github.com/acme/outbound-federation", branch: "main" },
+    accounts: [{
+        name: "payments",
+        accountId: "111111111111",
+        deployerRoleArn: "arn:aws:iam::111111111111:role/federation-deployer",
+        region: "eu-west-1",
+        manage: true,
+    }],
+    driftSchedule: "0 6 * * *",
+}) : undefined;
+
 export const issuer = account.issuer;
 export const roleArn = role.roleArn;
 export const azureClientId = app.clientId;
@@ -163,3 +179,4 @@ export const databricksApplicationId = databricks.applicationId;
 export const databricksTokenEndpoint = databricks.tokenEndpoint;
 export const snowflakeConnection = snowflakeUser.connectionParameters;
 export const tailscaleClientIds = tailscale.clientIds;
+export const fleetStackUrls = fleet?.stackUrls;

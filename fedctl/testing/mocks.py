@@ -35,15 +35,21 @@ from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 from components.relying_parties.base import MockCloud
 from components.rules.facts import (
     AWS_PROVIDER_TYPE,
+    DEPLOYMENT_SETTINGS_TYPE,
+    DRIFT_SCHEDULE_TYPE,
     ENABLEMENT_TYPE,
+    ESC_ENVIRONMENT_TYPE,
     INSTANCE_PROFILE_TYPE,
     ISSUER_INVOKE,
     MANAGED_POLICY_TYPE,
     ORGANIZATIONS_POLICY_ATTACHMENT_TYPE,
     ORGANIZATIONS_POLICY_TYPE,
     ROLE_POLICY_TYPE,
+    PULUMI_STACK_TYPE,
     ROLE_TYPE,
+    STACK_CONFIG_TYPE,
     STACK_REFERENCE_TYPE,
+    STACK_TAGS_TYPE,
 )
 
 from .policy_document import render_policy_document
@@ -232,6 +238,12 @@ class CloudMocks(pulumi.runtime.Mocks):
             ORGANIZATIONS_POLICY_ATTACHMENT_TYPE: self._organizations_policy_attachment,
             AWS_PROVIDER_TYPE: self._aws_provider,
             STACK_REFERENCE_TYPE: self._stack_reference,
+            PULUMI_STACK_TYPE: self._pulumi_stack,
+            ESC_ENVIRONMENT_TYPE: self._esc_environment,
+            STACK_CONFIG_TYPE: self._stack_config,
+            DEPLOYMENT_SETTINGS_TYPE: self._deployment_settings,
+            DRIFT_SCHEDULE_TYPE: self._drift_schedule,
+            STACK_TAGS_TYPE: self._stack_tags,
         }
         self._kind_builders = KINDS.mock_resources()
         self._invokes: dict[str, Callable[[dict, str], Any]] = {
@@ -373,6 +385,34 @@ class CloudMocks(pulumi.runtime.Mocks):
         name = outputs.get("name", args.name)
         values = self.stack_outputs.get(name, {})
         return {"outputs": values, "secretOutputNames": []}
+
+
+    # -- Pulumi Cloud (pulumi-pulumiservice): the IDs and computed values its provider returns --------
+
+    def _pulumi_stack(self, args, outputs) -> dict:
+        # The provider's ID is org/project/stack; force_destroy is echoed as given (default false).
+        return {"__id": f"{outputs.get('organizationName')}/{outputs.get('projectName')}/{outputs.get('stackName')}",
+                "forceDestroy": bool(outputs.get("forceDestroy", False))}
+
+    def _esc_environment(self, args, outputs) -> dict:
+        org, project, name = outputs.get("organization"), outputs.get("project"), outputs.get("name")
+        return {"__id": f"{org}/{project}/{name}", "environmentId": stable_uuid("esc", str(org), str(project), str(name)),
+                "revision": 2}  # revision 1 is the empty environment Pulumi Cloud creates, 2 our document
+
+    def _stack_config(self, args, outputs) -> dict:
+        return {"__id": f"{outputs.get('orgName')}/{outputs.get('projectName')}/{outputs.get('stackName')}"}
+
+    def _deployment_settings(self, args, outputs) -> dict:
+        return {"__id": f"{outputs.get('organization')}/{outputs.get('project')}/{outputs.get('stack')}"}
+
+    def _drift_schedule(self, args, outputs) -> dict:
+        stack = f"{outputs.get('organization')}/{outputs.get('project')}/{outputs.get('stack')}"
+        schedule = stable_uuid("drift-schedule", stack)
+        return {"__id": f"{stack}/{schedule}", "scheduleId": schedule,
+                "autoRemediate": bool(outputs.get("autoRemediate", False))}
+
+    def _stack_tags(self, args, outputs) -> dict:
+        return {"__id": f"{outputs.get('organization')}/{outputs.get('project')}/{outputs.get('stack')}"}
 
 
 class RecordingMonitor(MockMonitor):
