@@ -4,7 +4,8 @@ Each one is a real HTTP(S) server on 127.0.0.1 (a free port) run in a daemon thr
 context manager, judging requests the way the real service does, with a bounded lifetime so a
 forgotten one stops by itself:
 
-- :mod:`.sts`: AWS STS ``GetWebIdentityToken`` (Query protocol, XML answers).
+- :mod:`.sts`: AWS STS ``GetWebIdentityToken`` and ``GetCallerIdentity`` (Query protocol, XML answers).
+- :mod:`.iam`: AWS IAM's federation switch and issuer, and its policy simulator (judges STS's token requests too).
 - :mod:`.entra`: Microsoft Entra's token endpoint, over HTTPS with a throwaway CA.
 - :mod:`.google_sts`: Google STS token exchange and IAM Credentials impersonation.
 
