@@ -18,6 +18,7 @@ import time
 from typing import Any, Callable, Mapping, Protocol
 
 from ...rules.errors import ExchangeError, missing_dependency
+from .doctor import add_diagnose_arguments, diagnose, explain_refusal, token_request  # noqa: F401 - fedctl doctor's hooks
 from .facts import DEFAULT_SCOPE, NOT_YET_PROPAGATED
 from .rules import fic_audience
 
