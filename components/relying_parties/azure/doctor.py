@@ -125,7 +125,7 @@ def diagnose(exported: Mapping[str, Any], workload: str, token: TokenFacts, opti
              kind: str, progress: Callable[[str], None] = lambda message: None, credential: Any = None) -> list[Step]:
     """Compare the token with the federated credentials the app or managed identity holds right now."""
     code = "trust.credentials"
-    title = "Does the relying party trust it (its live federated credentials)"
+    title = "Does one of its live federated credentials match the token"
     try:
         credential = credential or _credential(options)
         progress("reading the federated credentials (Microsoft Graph / ARM)")
