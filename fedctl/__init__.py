@@ -27,6 +27,7 @@ _EXPORTS = {
     # The relying parties' runtime helpers live in their folders; these names stay importable here.
     "azure_credential": "components.relying_parties.azure.runtime",
     "gcp_credentials": "components.relying_parties.gcp.runtime",
+    "vault_token": "components.relying_parties.vault.runtime",
     "ConfigurationError": "fedctl.errors",
     "ExchangeError": "fedctl.errors",
     "FederationError": "fedctl.errors",
@@ -45,6 +46,7 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:
     from components.relying_parties.azure.runtime import azure_credential
     from components.relying_parties.gcp.runtime import gcp_credentials
+    from components.relying_parties.vault.runtime import vault_token
     from fedctl.errors import (ConfigurationError, ExchangeError, FederationError, MissingDependencyError,
                                TokenRejected, TokenRequestError, ValidationError)
     from fedctl.tokens import AwsTokenSupplier

@@ -1,4 +1,4 @@
-"""The ``outbound-federation`` component plugin: serves the five components to every Pulumi language.
+"""The ``outbound-federation`` component plugin: serves every component to every Pulumi language.
 
 Consumers add it with ``pulumi package add``, which runs this plugin, reads its schema and
 generates a local SDK in their language::

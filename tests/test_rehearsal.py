@@ -24,9 +24,14 @@ def cases_of(result, party_fragment):
 
 
 def test_every_planned_relying_party_of_the_dev_stack_is_rehearsed(dev):
-    parties = {c.relying_party.split(" ")[0] for c in dev.cases}
-    assert parties == {"GCP", "managed", "Entra"}
-    assert dev.tokens_minted == len(dev.cases) == 15
+    from components.stack.config import parse_stack_config
+
+    config = load_project(ROOT, "dev").config
+    spec = parse_stack_config(*(json.loads(config.get(f"outbound-federation:{key}", "null"))
+                                for key in ("account", "workloads")), "dev")
+    parties = {c.relying_party for c in dev.cases}
+    assert len(parties) == len(spec.relying_parties)
+    assert dev.tokens_minted == len(dev.cases) == 5 * len(parties)
 
 
 def test_the_dev_stack_has_no_wrong_cell(dev):
@@ -97,13 +102,14 @@ def test_a_wrong_cell_fails_the_preview_even_when_every_policy_passes(capsys):
     assert report["violations"] == [] and report["rehearsal"]["wrongCells"] == 1 and report["failed"]
 
 
-def test_the_rehearsal_shows_in_every_output_format(capsys):
+def test_the_rehearsal_shows_in_every_output_format(capsys, dev):
+    count = len(dev.cases)
     main(["preview", "--cwd", str(ROOT), "--quiet"])
-    assert "Trust rehearsal: 15 tokens" in capsys.readouterr().out
+    assert f"Trust rehearsal: {count} tokens" in capsys.readouterr().out
     main(["preview", "--cwd", str(ROOT), "--quiet", "--markdown"])
-    assert "<summary>Trust rehearsal: 15 cases, 0 wrong</summary>" in capsys.readouterr().out
+    assert f"<summary>Trust rehearsal: {count} cases, 0 wrong</summary>" in capsys.readouterr().out
     main(["preview", "--cwd", str(ROOT), "--quiet", "--json"])
-    assert len(json.loads(capsys.readouterr().out)["rehearsal"]["cases"]) == 15
+    assert len(json.loads(capsys.readouterr().out)["rehearsal"]["cases"]) == count
 
 
 def test_the_rehearsal_can_be_skipped(capsys):
@@ -130,3 +136,51 @@ def test_the_stack_exports_each_workloads_token_policy_to_paste_where_it_cannot_
     policy = json.loads(run.outputs["workloads"]["sso-readonly"]["tokenPolicy"])
     pinned = policy["Statement"][0]["Condition"]["ForAllValues:StringEquals"]["sts:IdentityTokenAudience"]
     assert pinned == ["api://AzureADTokenExchange"]
+
+
+class Started:
+    """Something a judge started for one rehearsal (a server), counting how often it was closed."""
+
+    closed = 0
+
+    def close(self):
+        Started.closed += 1
+
+
+def test_a_rehearsal_that_makes_its_own_review_closes_what_its_judges_started(monkeypatch):
+    from fedctl.preview.review import Review
+
+    trusts = Review.trusts
+
+    def starting(self):
+        self.shared("started", Started)
+        return trusts(self)
+
+    monkeypatch.setattr(Review, "trusts", starting)
+    Started.closed = 0
+    rehearse(run_program(load_project(FIXTURES / "rebuilt-subject", "dev")))
+    assert Started.closed == 1
+
+
+def test_claims_a_party_pins_that_only_the_account_can_show_are_in_every_token_it_judges(monkeypatch):
+    import jwt
+
+    from fedctl.preview.review import Review
+
+    trusts, seen = Review.trusts, []
+
+    def pinning(self):
+        found = trusts(self)
+        for trust in found:
+            if trust.judge is not None:
+                trust.account_claims = {"org_id": "o-pinned12345"}
+                judge = trust.judge
+                trust.judge = lambda token, jwks, judge=judge: (seen.append(jwt.decode(
+                    token, options={"verify_signature": False})["https://sts.amazonaws.com/"]["org_id"]),
+                    judge(token, jwks))[1]
+        return found
+
+    monkeypatch.setattr(Review, "trusts", pinning)
+    result = rehearse(run_program(load_project(FIXTURES / "rebuilt-subject", "dev")))
+    assert seen and set(seen) == {"o-pinned12345"}
+    assert any("org_id as it pins them" in note for note in result.notes)

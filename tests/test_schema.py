@@ -33,8 +33,8 @@ PLUGIN_DIR = ROOT / "provider"
 EXAMPLE_DIR = ROOT / "examples" / "typescript"
 
 PACKAGE = "outbound-federation"
-NAMES = ["AccountFederation", "FederatedRole", "OrganizationGuardrails", "AzureAppTrust", "AzureManagedIdentityTrust",
-         "GcpWorkloadIdentityTrust"]
+NAMES = ["AccountFederation", "FederatedRole", "OrganizationGuardrails", "AzureAppTrust",
+         "AzureManagedIdentityTrust", "GcpWorkloadIdentityTrust", "KubernetesClusterTrust", "VaultJwtTrust"]
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 REGENERATE = "python -m components.schema --output schema.json"
 
@@ -57,6 +57,11 @@ WIRE_INPUTS: dict[str, dict[str, Any]] = {
     "OrganizationGuardrails": {"targets": ["ou-ab12-cdef3456"],
                                "switchPrincipalArns": ["arn:aws:iam::*:role/federation-deployer"],
                                "allowedAudiences": ["api://AzureADTokenExchange"], "maxDurationSeconds": 900},
+    "KubernetesClusterTrust": {"clusterName": "onprem", "issuer": ISSUER, "awsAccountId": ACCOUNT,
+                               "subjects": {"exporter": ROLE_ARN}, "kubeconfig": "~/.kube/config",
+                               "roleBindings": [{"clusterRole": "view", "namespace": "reports"}]},
+    "VaultJwtTrust": {"address": "https://vault.example.com:8200", "issuer": ISSUER, "awsAccountId": ACCOUNT,
+                      "subjects": {"exporter": ROLE_ARN}, "policies": ["exporter-read"], "boundClaimsType": "string"},
 }
 
 

@@ -45,6 +45,25 @@ UAMI_FIC = "azure-native:managedidentity:FederatedIdentityCredential"
 ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 PROVIDER = "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider"
 MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
+CLUSTER = {"clusterName": "onprem-prod"}
+AKS_AUTHENTICATOR = "azure-native:containerservice:JWTAuthenticator"
+CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+VIEWERS = {**CLUSTER, "kubeconfig": "~/.kube/config", "roleBindings": [{"clusterRole": "view"}]}
+VAULT = {"address": "https://vault.example.com:8200", "policies": ["exporter-read"]}
+VAULT_MOUNT = "vault:jwt/authBackend:AuthBackend"
+VAULT_ROLE = "vault:jwt/authBackendRole:AuthBackendRole"
+AWS_CLAIM = "/https:~1~1sts.amazonaws.com~1/"
+OU = "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"
+
+
+def kubernetes(run) -> dict:
+    return run.outputs["workloads"]["exporter"]["kubernetes"]
+
+
+def authentication_configuration(run) -> dict:
+    import yaml
+
+    return yaml.safe_load(kubernetes(run)["authenticationConfiguration"])
 
 
 def policy_condition(run) -> dict:
@@ -147,6 +166,65 @@ EXAMPLES: dict[str, tuple[dict, list[dict], Callable[[Any], Any]]] = {
                                 lambda r: "x-sa@" in one(r, MEMBER).inputs["serviceAccountId"]),
     "gcp.createServiceAccount": ({}, [{**LAMBDA, "gcp": POOL}],
                                  lambda r: one(r, "gcp:serviceaccount/account:Account")),
+    "kubernetes.clusterName": ({}, [{**LAMBDA, "kubernetes": CLUSTER}],
+                               lambda r: kubernetes(r)["audience"] == "kubernetes:onprem-prod"),
+    "kubernetes.audience": ({}, [{**LAMBDA, "kubernetes": {**CLUSTER, "audience": "https://k8s.example.com"}}],
+                            lambda r: policy_condition(r)["ForAllValues:StringEquals"]["sts:IdentityTokenAudience"]
+                            == ["https://k8s.example.com"]
+                            and authentication_configuration(r)["jwt"][0]["issuer"]["audiences"]
+                            == ["https://k8s.example.com"]),
+    "kubernetes.apiVersion": ({}, [{**LAMBDA, "kubernetes": {**CLUSTER, "apiVersion": "apiserver.k8s.io/v1beta1"}}],
+                              lambda r: authentication_configuration(r)["apiVersion"] == "apiserver.k8s.io/v1beta1"),
+    "kubernetes.usernamePrefix": ({}, [{**LAMBDA, "kubernetes": {**CLUSTER, "usernamePrefix": "corp-aws:"}}],
+                                  lambda r: list(kubernetes(r)["usernames"].values())[0]
+                                  .startswith("corp-aws:123456789012:")),
+    "kubernetes.groupsFromPrincipalTag": ({}, [{**LAMBDA, "kubernetes": {**CLUSTER, "groupsFromPrincipalTag": "team"}}],
+                                          lambda r: "team" in authentication_configuration(r)["jwt"][0]
+                                          ["claimMappings"]["groups"]["expression"]),
+    "kubernetes.otherUsernamePrefixes": ({}, [{**LAMBDA, "kubernetes": {**CLUSTER, "otherUsernamePrefixes": ["oidc:"]}}],
+                                         lambda r: list(kubernetes(r)["usernames"].values())[0].startswith("aws:")),
+    "kubernetes.outputFile": ({}, [{**LAMBDA, "kubernetes": {**CLUSTER,
+                                                             "outputFile": "build/authentication-config.yaml"}}],
+                              lambda r: authentication_configuration(r)["kind"] == "AuthenticationConfiguration"),
+    "kubernetes.kubeconfig": ({}, [{**LAMBDA, "kubernetes": VIEWERS}], lambda r: one(r, "pulumi:providers:kubernetes")),
+    "kubernetes.roleBindings": ({}, [{**LAMBDA, "kubernetes": VIEWERS}],
+                                lambda r: one(r, CLUSTER_ROLE_BINDING).inputs["roleRef"]["name"] == "view"),
+    "kubernetes.aksResourceGroupName": ({}, [{**LAMBDA, "kubernetes": {**CLUSTER, "aksResourceGroupName": "platform"}}],
+                                        lambda r: one(r, AKS_AUTHENTICATOR).inputs["resourceGroupName"] == "platform"),
+    "vault.address": ({}, [{**LAMBDA, "vault": VAULT}],
+                      lambda r: r.outputs["workloads"]["exporter"]["vault"]["address"] == VAULT["address"]
+                      and one(r, VAULT_ROLE).inputs["boundAudiences"]
+                      == ["https://vault.example.com:8200/v1/auth/aws-dev-exporter"]),
+    "vault.mountPath": ({}, [{**LAMBDA, "vault": {**VAULT, "mountPath": "aws"}}],
+                        lambda r: one(r, VAULT_MOUNT).inputs["path"] == "aws" == one(r, VAULT_ROLE).inputs["backend"]),
+    "vault.existingMountPath": ({}, [{**LAMBDA, "vault": {**VAULT, "existingMountPath": "jwt-aws"}}],
+                                lambda r: not r.monitor.of_type(VAULT_MOUNT)
+                                and one(r, VAULT_ROLE).inputs["backend"] == "jwt-aws"),
+    "vault.audience": ({}, [{**LAMBDA, "vault": {**VAULT, "audience": "vault://dev"}}],
+                       lambda r: one(r, VAULT_ROLE).inputs["boundAudiences"] == ["vault://dev"]
+                       and policy_condition(r)["ForAllValues:StringEquals"]["sts:IdentityTokenAudience"]
+                       == ["vault://dev"]),
+    "vault.policies": ({}, [{**LAMBDA, "vault": VAULT}],
+                       lambda r: one(r, VAULT_ROLE).inputs["tokenPolicies"] == ["exporter-read"]),
+    "vault.tokenTtl": ({}, [{**LAMBDA, "vault": {**VAULT, "tokenTtl": 600}}],
+                       lambda r: one(r, VAULT_ROLE).inputs["tokenTtl"] == 600 == one(r, VAULT_ROLE).inputs["tokenMaxTtl"]),
+    "vault.tokenMaxTtl": ({}, [{**LAMBDA, "vault": {**VAULT, "tokenTtl": 600, "tokenMaxTtl": 3600}}],
+                          lambda r: one(r, VAULT_ROLE).inputs["tokenMaxTtl"] == 3600),
+    "vault.orgId": ({}, [{**LAMBDA, "vault": {**VAULT, "orgId": "o-a1b2c3d4e5"}}],
+                    lambda r: one(r, VAULT_ROLE).inputs["boundClaims"][AWS_CLAIM + "org_id"] == "o-a1b2c3d4e5"),
+    "vault.ouPaths": ({}, [{**LAMBDA, "vault": {**VAULT, "ouPaths": [OU]}}],
+                      lambda r: one(r, VAULT_ROLE).inputs["boundClaims"][AWS_CLAIM + "ou_path"] == OU),
+    "vault.boundClaims": ({}, [{**LAMBDA, "vault": {**VAULT, "boundClaims": {AWS_CLAIM + "principal_tags/Team":
+                                                                                ["platform"]}}}],
+                          lambda r: one(r, VAULT_ROLE).inputs["boundClaims"][AWS_CLAIM + "principal_tags/Team"]
+                          == "platform"),
+    "vault.boundClaimsType": ({}, [{**LAMBDA, "vault": {**VAULT, "boundClaimsType": "glob",
+                                                        "ouPaths": ["o-a1b2c3d4e5/r-ab12/*"]}}],
+                              lambda r: one(r, VAULT_ROLE).inputs["boundClaimsType"] == "glob"),
+    "vault.claimMappings": ({}, [{**LAMBDA, "vault": {**VAULT, "claimMappings": {AWS_CLAIM + "principal_tags/Team":
+                                                                                   "team"}}}],
+                            lambda r: one(r, VAULT_ROLE).inputs["claimMappings"][AWS_CLAIM + "principal_tags/Team"]
+                            == "team"),
 }
 ACCOUNTS = [{"name": "payments", "accountId": "111111111111",
              "assumeRoleArn": "arn:aws:iam::111111111111:role/deployer"}]

@@ -25,8 +25,10 @@ from .azure import AZURE_APP, AZURE_MANAGED_IDENTITY
 from .base import (Audit, AuditedResource, Capacity, Deployment, PlannedTrust, RelyingPartyKind, ReviewHooks, Verdict,
                    load)
 from .gcp import GCP
+from .kubernetes import KUBERNETES
+from .vault import VAULT
 
-BUILT_IN: tuple[RelyingPartyKind, ...] = (AZURE_APP, AZURE_MANAGED_IDENTITY, GCP)
+BUILT_IN: tuple[RelyingPartyKind, ...] = (AZURE_APP, AZURE_MANAGED_IDENTITY, GCP, KUBERNETES, VAULT)
 ENTRY_POINT_GROUP = "outbound_federation.relying_parties"
 
 

@@ -144,6 +144,10 @@ class PlannedTrust:
     """Who judges, for the report: "the documented rules", "a real OpenBao server", ..."""
     manual: str = ""
     """A step the user must do by hand before this trust works (a console, an admin API)."""
+    account_claims: dict[str, Any] = field(default_factory=dict)
+    """AWS claims (nested under ``https://sts.amazonaws.com/``) this party pins that only the real account
+    can show, e.g. its ``org_id`` and ``ou_path``: offline they cannot be known, so the rehearsal mints
+    the tokens it judges with these values (and says so), rather than failing the intended role on them."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
-// One AWS Lambda role, trusted by an Entra app, a managed identity and a GCP workload identity pool,
-// and the organisation guardrail around it,
-// from TypeScript.
+// One AWS Lambda role, trusted by an Entra app, a managed identity, a GCP workload identity pool and
+// a Kubernetes cluster's API server and a Vault (or OpenBao) JWT auth mount, and the organisation
+// guardrail around it, from TypeScript.
 //
 // The components are Python (components/ at the repository root). `pulumi package add` ran the
 // plugin in provider/, read its schema (the committed schema.json) and generated the SDK imported
@@ -17,6 +17,14 @@ const stack = pulumi.getStack();
 
 // The audience the GCP provider accepts; the role's token policy must allow requesting it.
 const gcpAudience = `https://outbound-federation.example.com/${stack}/gcp`;
+// The audience the cluster's JWT authenticator accepts (its default: kubernetes:<clusterName>).
+const clusterAudience = `kubernetes:${stack}-onprem`;
+
+// The Vault the Lambda function reads its secrets from, and the audience its JWT mount binds (by
+// default the mount's login URL).
+const vaultAddress = "https://vault.example.com:8200";
+const vaultMount = `aws-${stack}`;
+const vaultAudience = `${vaultAddress}/v1/auth/${vaultMount}`;
 
 // The account's issuer, read only: exactly one stack per AWS account owns the switch (manage: true).
 const account = new outboundFederation.AccountFederation("account", {
@@ -28,7 +36,7 @@ const account = new outboundFederation.AccountFederation("account", {
 // plugin host".
 const role = new outboundFederation.FederatedRole(`${stack}-exporter`, {
     trustedServices: ["lambda.amazonaws.com"],
-    audiences: ["api://AzureADTokenExchange", gcpAudience],
+    audiences: ["api://AzureADTokenExchange", gcpAudience, clusterAudience, vaultAudience],
     path: "/workloads/",
     maxDurationSeconds: 300,
     tags: { team: "data" },
@@ -72,8 +80,31 @@ const gcp = new outboundFederation.GcpWorkloadIdentityTrust(`${stack}-exporter-g
 const guardrails = new outboundFederation.OrganizationGuardrails(`${stack}-guardrails`, {
     targets: [config.require("workloadsOu")],
     switchPrincipalArns: ["arn:aws:iam::*:role/federation-deployer"],
-    allowedAudiences: ["api://AzureADTokenExchange", gcpAudience],
+    allowedAudiences: ["api://AzureADTokenExchange", gcpAudience, clusterAudience, vaultAudience],
     maxDurationSeconds: 900,
+});
+
+// An on-premises cluster's API server trusting the role: the AuthenticationConfiguration to roll out
+// with the cluster's tooling (kube-apiserver --authentication-config), and the user to bind RBAC to.
+const cluster = new outboundFederation.KubernetesClusterTrust(`${stack}-exporter-cluster`, {
+    clusterName: `${stack}-onprem`,
+    issuer: account.issuer,
+    awsAccountId: account.accountId,
+    subjects: { "exporter": role.subject },
+    groupsFromPrincipalTag: "team",
+});
+
+// A Vault JWT auth mount binding the account issuer, with one role for the Lambda function: pinned
+// to its ARN, the account and the organization, its tokens read the exporter's secrets for 15 minutes.
+const vault = new outboundFederation.VaultJwtTrust(`${stack}-exporter-vault`, {
+    address: vaultAddress,
+    issuer: account.issuer,
+    awsAccountId: account.accountId,
+    subjects: { [`${stack}-exporter`]: role.subject },
+    policies: ["exporter-read"],
+    mountPath: vaultMount,
+    orgId: "o-a1b2c3d4e5",
+    tokenTtl: 900,
 });
 
 export const issuer = account.issuer;
@@ -84,3 +115,7 @@ export const identityClientId = identity.clientId;
 export const gcpAudienceToRequest = gcp.audience;
 export const gcpCredentialConfiguration = gcp.credentialConfiguration;
 export const guardrailPolicyId = guardrails.policyId;
+export const clusterAuthenticationConfiguration = cluster.authenticationConfiguration;
+export const clusterUsernames = cluster.usernames;
+export const vaultAudienceToRequest = vault.audience;
+export const vaultMountPath = vault.mountPath;

@@ -159,8 +159,14 @@ def _judge_policy(trust: PlannedTrust, role: str, request: TokenRequest, documen
 
 
 def rehearse(run: Any, *, now: float | None = None, review: Review | None = None) -> RehearsalResult:
-    """Judge a token of every (relying party, role, scenario) of a planned run."""
-    review = review or Review(run.monitor.registrations.values())
+    """Judge a token of every (relying party, role, scenario) of a planned run.
+
+    Without a ``review``, it makes its own and closes it when done, so whatever the judges started
+    for it (a server) is stopped; a caller's review is the caller's to close.
+    """
+    if review is None:
+        with Review(run.monitor.registrations.values()) as own:
+            return rehearse(run, now=now, review=own)
     trusts = review.trusts()
     result = RehearsalResult()
     for trust in trusts:
@@ -189,12 +195,16 @@ def rehearse(run: Any, *, now: float | None = None, review: Review | None = None
             # A party that names no role may let in every role of the account: knock on the door.
             account = next((r.split(":")[4] for r in planned_roles), "123456789012")
             probe = next(iter(planned_roles), f"arn:aws:iam::{account}:role/any-role")
-            token = local.mint(probe, trust.audience, algorithm=trust.accepted_algorithms[0], now=now, account=account)
+            token = local.mint(probe, trust.audience, algorithm=trust.accepted_algorithms[0], now=now, account=account,
+                               aws_claims=trust.account_claims)
             result.tokens_minted += 1
             verdict = trust.judge(token, jwks)
             result.cases.append(Case(trust.relying_party, probe, OPEN_DOOR, REJECT,
                                      ACCEPT if verdict.accepted else REJECT, verdict.reason))
             result.notes.append(f"{trust.relying_party}: names no trusted role, so any role of the account was tried")
+        if trust.account_claims:
+            result.notes.append(f"{trust.relying_party}: its tokens carry {', '.join(sorted(trust.account_claims))} "
+                                "as it pins them: only the real account can show these claims")
         for trusted in trust.roles:
             _rehearse_role(result, review, trust, trusted, planned_roles, local, jwks, now)
     return result
@@ -234,7 +244,7 @@ def _rehearse_role(result: RehearsalResult, review: Review, trust: PlannedTrust,
     for scenario, claims in tokens.items():
         token = local.mint(claims.pop("sub"), claims.pop("aud"), algorithm=request.algorithm,
                            now=claims.pop("now", now), lifetime=claims.pop("lifetime", request.duration_seconds),
-                           **claims)
+                           aws_claims=trust.account_claims, **claims)
         result.tokens_minted += 1
         verdict = trust.judge(token, jwks)
         if scenario == INTENDED:

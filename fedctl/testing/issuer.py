@@ -194,6 +194,7 @@ class LocalIssuer:
         headers: Mapping[str, Any] | None = None,
         key: Any = None,
         request_tags: Mapping[str, str] | None = None,
+        aws_claims: Mapping[str, Any] | None = None,
     ) -> str:
         """Sign a token shaped like one from STS ``GetWebIdentityToken``.
 
@@ -209,6 +210,8 @@ class LocalIssuer:
             key: A kid of this issuer's to sign with, or a foreign private key object (signed
                 under the current kid, i.e. a forgery).
             request_tags: Put under ``request_tags`` in the AWS claims, as STS does with tags.
+            aws_claims: Merged over the nested AWS claims (``org_id``, ``ou_path``...); a ``None``
+                value removes one.
         """
         if algorithm not in _KID_PREFIX:
             raise ValueError(f"algorithm={algorithm!r}: must be RS256 or ES384")
@@ -237,6 +240,11 @@ class LocalIssuer:
         }
         if request_tags:
             aws["request_tags"] = dict(request_tags)
+        for name, value in (aws_claims or {}).items():
+            if value is None:
+                aws.pop(name, None)
+            else:
+                aws[name] = value
         claims: dict[str, Any] = {
             "iss": self.issuer,
             "sub": sub,
