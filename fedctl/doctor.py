@@ -511,6 +511,9 @@ def check_exchange(runtime: Any, exported: Mapping[str, Any], workload: str, opt
         result = runtime.exchange(exported, workload, options, supplier_for=supplier_for, progress=progress,
                                   **hooks)
     except ExchangeError as error:
+        if error.code.endswith("-unreachable"):  # the relying party did not answer: nothing was checked
+            return Step(code, title(code), UNCHECKED, checked, f"could not ask it: {error.message}",
+                        "check the network path to the relying party", f"exchange.{error.code}", relying_party)
         refusal = _refusal(runtime, error)
         if refusal is not None:
             return Step(code, title(code), FAIL, checked, f"{refusal.cause}. The relying party said: {error.message}",
