@@ -177,7 +177,7 @@ def diagnose(exported: Mapping[str, Any], workload: str, token: TokenFacts, opti
         return [Step(code, title, FAIL, checked, f"no credential matches; the closest is '{record['name']}'",
                      _NO_MATCH_FIX, "trust.no-match", details={"credential": record["name"]})]
     return [difference_step(code, title, checked, found, relying_party="",
-                            where=f"no credential matches; the closest, '{record['name']}',",
+                            where=f"no credential matches; the closest is '{record['name']}'",
                             fix=_FIXES[found.field].format(iss=iss, sub=sub, aud=aud),
                             details={"credential": record["name"], "credentials": len(records)})]
 
