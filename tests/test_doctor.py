@@ -230,3 +230,19 @@ def test_unreadable_outputs_exit_2(capsys, tmp_path):
     broken = tmp_path / "outputs.json"
     broken.write_text("{not json")
     assert main(["doctor", "--workload", "reports", "--outputs", str(broken), "--region", "us-east-1"]) == 2
+
+
+def test_a_botocore_without_the_federation_lookup_reads_the_issuer_from_the_token(issuer, iam, entra, tmp_path):
+    import argparse
+    import types
+
+    from fedctl.doctor import doctor
+
+    old_iam = types.SimpleNamespace(meta=types.SimpleNamespace(endpoint_url="https://iam.amazonaws.com"),
+                                    simulate_principal_policy=iam.client().simulate_principal_policy)
+    outputs = json.loads(outputs_file(tmp_path, issuer.issuer).read_text())
+    options = argparse.Namespace(authority=entra.authority, wait=0, no_live_read=True, relying_party=None)
+    with StsStandin(issuer, iam=iam).serve() as sts:
+        report = doctor(outputs, "reports", options, sts_client=sts.client(), iam_client=old_iam)
+    federation = report.step("federation")
+    assert report.exit_code == 0 and (federation.status, federation.details["source"]) == ("pass", "token")
