@@ -557,8 +557,9 @@ def _clients(options: argparse.Namespace) -> tuple[Any, Any]:
     region = getattr(options, "region", None)
     # A fresh session: boto3's default one keeps the credentials it found first.
     session = boto3.session.Session()
-    sts = (session.client("sts", endpoint_url=endpoint, region_name=region or "us-east-1") if endpoint
-           else regional_sts_client(region))
+    # An explicit endpoint (a VPC endpoint) signs for the configured region; us-east-1 only when none is.
+    sts = (session.client("sts", endpoint_url=endpoint, region_name=region or session.region_name or "us-east-1")
+           if endpoint else regional_sts_client(region))
     iam = session.client("iam", endpoint_url=getattr(options, "iam_endpoint", None) or None,
                          region_name=sts.meta.region_name)
     return sts, iam
