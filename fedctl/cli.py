@@ -4,6 +4,7 @@
     fedctl token --audience AUD [--raw | --format FORMAT]             mint a token as the current role
     fedctl verify --issuer URL --audience AUD < token                 verify a token like a relying party
     fedctl exchange RELYING_PARTY --workload NAME [--outputs FILE]     prove a deployed trust works
+    fedctl doctor --workload NAME [--outputs FILE] [--json]             why does this trust not work, right now
 """
 
 from __future__ import annotations
@@ -140,6 +141,36 @@ def _exchange(options: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _doctor(options: argparse.Namespace) -> int:
+    from .doctor import doctor
+
+    # Read-only, step by step; its exit code is the report's: 1 a step found the trust broken,
+    # 2 a step could not check (findings win), 0 every step passed.
+    report = doctor(_stack_outputs(options), options.workload, options, progress=_progress(options.quiet))
+    print(report.render_json() if options.json else report.render_text())
+    return report.exit_code
+
+
+class _FirstWins:
+    """Adds options to a parser, skipping any another relying party already added (the first one wins).
+
+    ``fedctl doctor`` takes every kind's exchange and diagnose options on one command line; two kinds
+    naming the same option (``--server``) share it rather than break the parser.
+    """
+
+    def __init__(self, parser: Any) -> None:
+        self._parser = parser
+
+    def add_argument(self, *names: str, **kwargs: Any) -> Any:
+        try:
+            return self._parser.add_argument(*names, **kwargs)
+        except argparse.ArgumentError:
+            return None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parser, name)
+
+
 def _token_formats() -> dict[str, Any]:
     """Output formats of ``fedctl token`` that relying parties add (their runtime's ``TOKEN_FORMATS``)."""
     from components.relying_parties import KINDS
@@ -235,11 +266,46 @@ def build_parser() -> argparse.ArgumentParser:
         runtime.add_arguments(sub)
         aws_options(sub)
         sub.set_defaults(handler=_exchange)
+
+    doctor = commands.add_parser(
+        "doctor", help="why does this trust not work, right now: read-only checks, step by step",
+        description="Run as the workload's role (and, for the relying party's side, with read access to it): "
+                    "1 who am I (STS GetCallerIdentity), 2 is federation on (IAM), 3 mint a token for the relying "
+                    "party (and on refusal, which policy: the IAM policy simulator), 4 compare the token's claims "
+                    "with the relying party's live configuration, 5 exchange it. Each step says what it checked, "
+                    "what it found and the fix. Never prints a token or secret. Exits 0 when every step passed, "
+                    "1 when a step found the trust broken, 2 when a step could not check.")
+    doctor.add_argument("--workload", required=True, help="the workload name in the stack outputs")
+    doctor.add_argument("--outputs", help="`pulumi stack output --json` saved to a file (- for stdin)")
+    doctor.add_argument("--stack", help="read the outputs with the Pulumi CLI from this stack")
+    doctor.add_argument("--relying-party", choices=[kind.key for kind in KINDS],
+                        help="check only this relying party of the workload (default: every one it has)")
+    doctor.add_argument("--json", action="store_true", help="print one JSON object: the verdict and every step")
+    doctor.add_argument("--iam-endpoint", help="an explicit IAM endpoint URL (tests)")
+    doctor.add_argument("--ready-timeout", type=float, default=0, metavar="SECONDS",
+                        help="keep retrying a newly enabled account's refusals this long (default 0: report now)")
+    doctor.add_argument("--no-live-read", action="store_true",
+                        help="do not read the relying party's configuration (step 4): no read access to it")
+    doctor.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+    aws_options(doctor)
+    added: set[str] = set()
+    for kind in KINDS:
+        if not kind.runtime or kind.runtime in added:
+            continue
+        added.add(kind.runtime)
+        runtime = kind.load(kind.runtime)
+        group = _FirstWins(doctor.add_argument_group(f"{kind.title} ({runtime.COMMAND})"))
+        runtime.add_arguments(group)
+        if hasattr(runtime, "add_diagnose_arguments"):
+            runtime.add_diagnose_arguments(group)
+    # Doctor reports what the relying party answers now: no waiting for a new credential to propagate.
+    doctor.set_defaults(handler=_doctor, wait=0)
     return parser
 
 
 # The extra whose install a missing module most likely lacks, per command.
-_EXTRA_OF_COMMAND = {"preview": "preview", "token": "runtime", "verify": "runtime", "exchange": "runtime"}
+_EXTRA_OF_COMMAND = {"preview": "preview", "token": "runtime", "verify": "runtime", "exchange": "runtime",
+                     "doctor": "runtime"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

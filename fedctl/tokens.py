@@ -607,6 +607,16 @@ def _checked_options(duration: Any, ready_timeout: Any, advisory: Any, mandatory
     raise_for("AwsTokenSupplier", found)
 
 
+def regional_sts_client(region: str | None = None) -> Any:
+    """A boto3 STS client for a regional endpoint (``region``, else ``AWS_REGION``/``AWS_DEFAULT_REGION``,
+    else the boto3 session's); :class:`StsConfigurationError` when there is none or it is the global one.
+
+    GetWebIdentityToken is served by regional endpoints only; ``fedctl doctor`` asks GetCallerIdentity
+    of the same endpoint the token comes from.
+    """
+    return _regional_client(region)
+
+
 def _regional_client(region: str | None) -> Any:
     import boto3
 

@@ -152,6 +152,19 @@ def test_exchange_azure_reports_a_credential_that_does_not_match(capsys, sts, is
     assert "AADSTS700213" in err and "take minutes to propagate" in err
 
 
+def test_exchange_azure_names_entras_whole_code_not_a_prefix_of_it(sts, issuer, monkeypatch):
+    entra = EntraStandin({CLIENT: [(issuer.issuer, "arn:aws:iam::123456789012:role/app", "api://AzureADTokenExchange")]})
+    outputs = {"workloads": {"reports": {"azureApp": {"clientId": CLIENT, "tenantId": TENANT}}}}
+    with entra.serve():
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", entra.ca_bundle)
+        options = argparse.Namespace(authority=entra.authority, scope="https://management.azure.com/.default",
+                                     wait=0, relying_party=None)
+        with pytest.raises(ExchangeError) as refused:
+            exchange("azure", outputs, "reports", options,
+                     supplier_for=token_supplier_factory(region=None, sts_client=sts.client()))
+    assert refused.value.code == "AADSTS700213"
+
+
 def test_exchange_azure_retries_while_a_new_credential_propagates(sts, issuer, monkeypatch):
     entra = EntraStandin({CLIENT: [(issuer.issuer, "arn:aws:iam::123456789012:role/older", "api://AzureADTokenExchange")]})
     naps = []

@@ -73,7 +73,8 @@ def test_bad_config_fails_before_anything_is_registered():
 def test_the_dev_stack_wires_each_relying_party_to_its_workload():
     run = run_program(load_project(ROOT, "dev"))
     workloads = run.outputs["workloads"]
-    assert set(workloads["reports-reader"]["azureManagedIdentity"]) == {"clientId", "tenantId", "principalId", "audience"}
+    assert set(workloads["reports-reader"]["azureManagedIdentity"]) == {"clientId", "tenantId", "principalId", "audience",
+                                                                        "identityId"}
     assert set(workloads["sso-readonly"]["azureApp"]) == {"clientId", "tenantId", "audience"}
     assert workloads["usage-exporter"]["gcp"]["audience"].startswith("https://iam.googleapis.com/projects/")
 

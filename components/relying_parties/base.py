@@ -264,7 +264,21 @@ class RelyingPartyKind:
     """Module of its runtime exchange: ``COMMAND``, ``add_arguments(parser)`` and
     ``exchange(exported, workload, options, *, supplier_for, progress) -> ExchangeResult``
     (``fedctl exchange <COMMAND>``); optionally ``TOKEN_FORMATS``, ``fedctl token --format`` outputs
-    (``name -> render(token, expires_in) -> str``)."""
+    (``name -> render(token, expires_in) -> str``).
+
+    Optionally ``fedctl doctor``'s hooks (``components/relying_parties/diagnosis.py`` has the types):
+
+    - ``diagnose(exported, workload, token, options, *, kind, progress, **hooks) -> list[Step]``: step 4,
+      the relying party's LIVE configuration (read-only) against the real token's claims
+      (``token`` is a ``TokenFacts``: claims, algorithm, key ID, never the token); ``kind`` is this
+      kind's key; ``hooks`` are keyword overrides such as ``credential=`` (only those it names are
+      passed). A field that differs is a failed step made with ``difference_step``; no read access
+      is an ``unchecked`` step;
+    - ``explain_refusal(error: ExchangeError) -> Refusal | None``: what the relying party's refusal
+      in step 5 means, from a cited source;
+    - ``token_request(exported) -> (audience, algorithm)``: what ``exchange`` requests (default: the
+      exported audience, RS256);
+    - ``add_diagnose_arguments(parser)``: the options ``diagnose`` reads."""
 
     def load(self, reference: str) -> Any:
         return load(reference, self.extra or "provision")

@@ -493,6 +493,25 @@ def _evaluate_action(policies: list[Mapping[str, Any]], action: str, request: To
     return Decision(False, f"no statement grants {action}")
 
 
+def statement_applies(statement: Any, action: str, effect: str, context: Mapping[str, list[str]],
+                      account_id: str | None = None) -> bool:
+    """Does this statement, with ``effect``, cover ``action`` on ``arn:aws:sts::<account>:self`` with every
+    condition holding for ``context`` (lower-case keys -> values, e.g. ``TokenRequest.context()`` plus
+    ``aws:principalarn``)? ``ValueError`` when a condition cannot be judged here.
+
+    One statement at a time, for callers that must say WHICH statement decided (the test stand-ins'
+    IAM policy simulator).
+    """
+    if not isinstance(statement, Mapping) or not grants_action(statement, action, effect):
+        return False
+    if not _resource_matches(statement, account_id):
+        return False
+    try:
+        return _first_failing(statement.get("Condition"), context) is None
+    except _Unknown as unknown:
+        raise ValueError(f"cannot judge the condition on {unknown} here") from None
+
+
 def evaluate_token_request(documents: Iterable[Any], request: TokenRequest) -> Decision:
     """Would a role with these identity policies get this token from STS?
 
@@ -613,5 +632,5 @@ __all__ = [
     "ADVISORY_DURATION_SECONDS", "Decision", "TokenRequest", "as_list", "check_token_grants", "check_token_guardrails",
     "check_trust_policy", "exempts_by_role_name_pattern",
     "conditions_on", "duration_cap", "evaluate_token_request", "grants_action", "grants_tokens",
-    "parse_policy_document", "statements_of", "token_grant_algorithms",
+    "parse_policy_document", "statement_applies", "statements_of", "token_grant_algorithms",
 ]

@@ -107,6 +107,16 @@ def exchange(exported: Mapping[str, Any], workload: str, options: argparse.Names
     return ExchangeResult("echo", workload, "the echo listener", None, 1)
 
 
+def diagnose(exported: Mapping[str, Any], workload: str, token: Any, options: argparse.Namespace, *, kind: str,
+             progress: Any = None) -> list[Any]:
+    """``fedctl doctor``'s step 4: an echo listener trusts the audience it echoes."""
+    from components.relying_parties.diagnosis import FAIL, PASS, Step
+
+    echoed = token.claims.get("aud") == exported["audience"]
+    return [Step("trust.echo", "Does the listener echo it", PASS if echoed else FAIL, "the listener's audience",
+                 f"aud {token.claims.get('aud')}", finding="" if echoed else "trust.aud-differs")]
+
+
 MODULE = __name__
 ECHO = RelyingPartyKind(
     key="echo",
@@ -228,10 +238,28 @@ def test_fedctl_exchange_offers_it_and_hands_it_the_exported_audience(echo, tmp_
     assert "echo: the trust works" in capsys.readouterr().out
 
 
+def test_fedctl_doctor_runs_its_diagnose_hook_and_its_exchange(echo, tmp_path, capsys, issuer, monkeypatch):
+    from fedctl.cli import main
+    from fedctl.testing.standins.iam import IamStandin
+    from fedctl.testing.standins.sts import ROLE_ARN, StsStandin
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"workloads": {"listener": {"roleArn": ROLE_ARN, "echo": {"audience": "echo:hi"}}}}))
+    with IamStandin(issuer.issuer).serve() as iam, StsStandin(issuer).serve() as sts:
+        code = main(["doctor", "--workload", "listener", "--outputs", str(outputs), "--json", "--sts-endpoint",
+                     sts.endpoint_url, "--iam-endpoint", iam.endpoint_url, "--loud"])
+    steps = {s["code"]: s for s in json.loads(capsys.readouterr().out)["steps"]}
+    assert code == 0 and steps["trust.echo"]["relyingParty"] == "echo"
+    assert steps["exchange"]["status"] == "pass" and sts.requests[-1]["Audience"] == ["echo:hi"]
+
+
 # -- the shared layer names no kind ---------------------------------------------------------------
 
 SHARED = [ROOT / "__main__.py", ROOT / "components" / "checks.py", ROOT / "components" / "schema.py",
           ROOT / "components" / "__init__.py", ROOT / "fedctl" / "cli.py", ROOT / "fedctl" / "exchange.py",
+          ROOT / "fedctl" / "doctor.py", ROOT / "components" / "relying_parties" / "diagnosis.py",
           ROOT / "fedctl" / "testing" / "mocks.py", *(ROOT / "components" / "stack").glob("*.py"),
           *(ROOT / "components" / "rules").glob("*.py"), *(ROOT / "fedctl" / "preview").glob("*.py"),
           *(ROOT / "policy").glob("*.py")]

@@ -473,7 +473,7 @@ def deploy_identity(deployment: Any) -> dict:
     identity = AzureManagedIdentityTrust(deployment.name, {**deployment.settings, "issuer": deployment.issuer,
                                                            "subjects": dict(deployment.subjects)}, deployment.opts)
     return {"clientId": identity.client_id, "tenantId": identity.tenant_id, "principalId": identity.principal_id,
-            "audience": identity.audience}
+            "audience": identity.audience, "identityId": identity.identity_id}
 
 
 __all__ = [

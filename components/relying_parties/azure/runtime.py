@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 import time
 from typing import Any, Callable, Mapping, Protocol
 
 from ...rules.errors import ExchangeError, missing_dependency
+from .doctor import add_diagnose_arguments, diagnose, explain_refusal, token_request  # noqa: F401 - fedctl doctor's hooks
 from .facts import DEFAULT_SCOPE, NOT_YET_PROPAGATED
 from .rules import fic_audience
 
@@ -93,7 +95,9 @@ def exchange(
             token = credential.get_token(getattr(options, "scope", DEFAULT_SCOPE))
         except ClientAuthenticationError as error:
             text = str(error)
-            code = next((c for c in NOT_YET_PROPAGATED if c in text), None)
+            # The whole code: "AADSTS70021" is a prefix of "AADSTS700213", a different answer.
+            answered = re.search(r"AADSTS\d+", text)
+            code = answered.group(0) if answered and answered.group(0) in NOT_YET_PROPAGATED else None
             if code is None or time.monotonic() + delay > deadline:
                 hint = " New federated credentials take minutes to propagate; try a longer --wait." if code else ""
                 raise ExchangeError(f"Entra refused the AWS token for client {exported['clientId']}: "

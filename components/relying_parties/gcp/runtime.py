@@ -17,6 +17,7 @@ import json
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from ...rules.errors import ExchangeError, missing_dependency
+from .doctor import add_diagnose_arguments, diagnose, explain_refusal  # noqa: F401 - fedctl doctor's hooks
 from .facts import IAM_CREDENTIALS_BASE, JWT_TOKEN_TYPE, STS_TOKEN_URL
 
 COMMAND = "gcp"

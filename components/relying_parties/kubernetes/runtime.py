@@ -35,6 +35,7 @@ from typing import Any, Callable, Mapping, Protocol
 from urllib.parse import urlsplit
 
 from ...rules.errors import ExchangeError, ValidationError
+from .doctor import diagnose, explain_refusal  # noqa: F401 - fedctl doctor's hooks
 from .facts import EXEC_CREDENTIAL_API_VERSION
 
 COMMAND = "kubernetes"

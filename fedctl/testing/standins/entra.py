@@ -6,6 +6,17 @@ answers MSAL's tenant discovery, and on ``POST /{tenant}/oauth2/v2.0/token`` che
 must verify the signature, and issuer, subject and audience must match one record exactly
 (case-sensitive), as Entra's AADSTS700213 demands.
 
+For whoever reads those credentials (``fedctl doctor``), the same server also plays:
+
+- the token endpoint for a reader's client secret (``client_secrets``), as
+  ``DefaultAzureCredential``'s environment credential asks it;
+- Microsoft Graph: ``GET /v1.0/applications(appId='{appId}')/federatedIdentityCredentials``;
+- Azure Resource Manager: ``GET {identity id}/federatedIdentityCredentials?api-version=2023-01-31``
+  for the managed identities in ``identities``.
+
+Both answer only to a bearer token the stand-in issued to a reader, and with what Entra judges
+by: a credential's name, issuer, subject and audiences.
+
 Example::
 
     entra = EntraStandin({"client-id": [(issuer.issuer, role_arn, "api://AzureADTokenExchange")]})
@@ -22,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import ipaddress
+import re
 import ssl
 import tempfile
 import threading
@@ -106,17 +118,29 @@ class EntraStandin:
     """Entra's token endpoint for apps with federated identity credentials.
 
     Args:
-        federated_credentials: client_id -> [(issuer, subject, audience), ...].
+        federated_credentials: client_id -> [(issuer, subject, audience), ...]; credential ``i`` of
+            a client is named ``credential-<i>`` where Graph and ARM list it.
+        client_secrets: client_id -> secret of readers (service principals that read the
+            credentials through Graph and ARM).
+        identities: managed identity ARM resource ID -> its client_id in ``federated_credentials``.
 
     Attributes:
+        reads: One dict per Graph or ARM request: path and outcome (status code).
+        deny_reads: Answer Graph and ARM with 403 (a reader without the permission).
         requests: One dict per token request: client_id, scope, outcome ("issued" or the
             AADSTS code).
         ca_bundle: Path of the CA certificate to trust (set ``REQUESTS_CA_BUNDLE`` to it).
         authority: ``https://localhost:<port>``, for ``authority=``.
     """
 
-    def __init__(self, federated_credentials: Mapping[str, Sequence[FederatedCredential]]) -> None:
+    def __init__(self, federated_credentials: Mapping[str, Sequence[FederatedCredential]], *,
+                 client_secrets: Mapping[str, str] | None = None, identities: Mapping[str, str] | None = None) -> None:
         self.federated_credentials = {k: list(v) for k, v in federated_credentials.items()}
+        self.client_secrets = dict(client_secrets or {})
+        self.identities = {k.lower(): v for k, v in (identities or {}).items()}
+        self.reads: list[dict[str, Any]] = []
+        self.deny_reads = False
+        self._reader_tokens: set[str] = set()
         self.requests: list[dict[str, Any]] = []
         self.access_tokens: list[str] = []
         self.ca_bundle: str | None = None
@@ -133,6 +157,8 @@ class EntraStandin:
                 parts = self.path.split("?", 1)[0].strip("/").split("/")
                 if len(parts) == 4 and parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
                     self.send_json(200, standin._tenant_discovery(parts[0]))
+                elif self.path.startswith("/v1.0/") or self.path.lower().startswith("/subscriptions/"):
+                    self.send_json(*standin._read(self.path, self.headers.get("Authorization", "")))
                 else:
                     self.send_json(404, {"error": "not_found"})
 
@@ -184,6 +210,17 @@ class EntraStandin:
 
         if form.get("grant_type") != "client_credentials":
             return fail("unsupported_grant_type", "AADSTS70003: grant_type must be client_credentials")
+        if "client_secret" in form:
+            if not scope:
+                return fail("invalid_scope", "AADSTS90014: scope is missing")
+            if self.client_secrets.get(client_id or "") != form["client_secret"]:
+                return fail("invalid_client", "AADSTS7000215: Invalid client secret provided")
+            reader_token = f"entra-reader-{uuid.uuid4()}"
+            record["outcome"] = "issued"
+            with self._lock:
+                self._reader_tokens.add(reader_token)
+            return 200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+                         "access_token": reader_token}
         if form.get("client_assertion_type") != ASSERTION_TYPE or not form.get("client_assertion"):
             return fail("invalid_request", "AADSTS50027: client_assertion is missing or of the wrong type")
         if not scope:
@@ -200,6 +237,53 @@ class EntraStandin:
         with self._lock:
             self.access_tokens.append(access_token)
         return 200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": access_token}
+
+    def _read(self, path: str, authorization: str) -> tuple[int, dict[str, Any]]:
+        """Graph's or ARM's list of a client's federated credentials."""
+        from urllib.parse import parse_qs as parse_query, unquote, urlsplit
+
+        parts = urlsplit(path)
+        record: dict[str, Any] = {"path": parts.path}
+        with self._lock:
+            self.reads.append(record)
+
+        def answer(status: int, document: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            record["outcome"] = status
+            return status, document
+
+        scheme, _, bearer = authorization.partition(" ")
+        if scheme != "Bearer" or bearer not in self._reader_tokens:
+            return answer(401, {"error": {"code": "InvalidAuthenticationToken", "message": "Access token is empty or invalid."}})
+        if self.deny_reads:
+            return answer(403, {"error": {"code": "Authorization_RequestDenied",
+                                          "message": "Insufficient privileges to complete the operation."}})
+        graph = re.fullmatch(r"/v1\.0/applications\(appId='([^']*)'\)/federatedIdentityCredentials/?", unquote(parts.path))
+        if graph:
+            client = graph.group(1)
+            if client not in self.federated_credentials:
+                return answer(404, {"error": {"code": "Request_ResourceNotFound", "message": f"Resource '{client}' does not "
+                                              "exist or one of its queried reference-property objects are not present."}})
+            return answer(200, {"value": [{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{client}/{i}")),
+                                           "name": f"credential-{i}", "issuer": issuer, "subject": subject,
+                                           "audiences": [audience], "description": None}
+                                          for i, (issuer, subject, audience) in
+                                          enumerate(self.federated_credentials[client])]})
+        suffix = "/federatedidentitycredentials"
+        if parts.path.lower().endswith(suffix):
+            if parse_query(parts.query).get("api-version") != ["2023-01-31"]:
+                return answer(400, {"error": {"code": "InvalidApiVersionParameter", "message": "api-version 2023-01-31"}})
+            identity = parts.path[: -len(suffix)].lower()
+            client = self.identities.get(identity)
+            if client is None:
+                return answer(404, {"error": {"code": "ResourceNotFound", "message": "The Resource "
+                                              f"'{identity}' was not found."}})
+            return answer(200, {"value": [{"id": f"{parts.path[: -len(suffix)]}/federatedIdentityCredentials/credential-{i}",
+                                           "name": f"credential-{i}",
+                                           "type": "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
+                                           "properties": {"issuer": issuer, "subject": subject, "audiences": [audience]}}
+                                          for i, (issuer, subject, audience) in
+                                          enumerate(self.federated_credentials.get(client, []))]})
+        return answer(404, {"error": {"code": "NotFound", "message": "no such resource"}})
 
     def _judge(self, assertion: str, records: list[FederatedCredential]) -> str | None:
         """None if one federated credential accepts the assertion, else Entra's error text.

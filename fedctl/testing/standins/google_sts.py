@@ -7,6 +7,15 @@ resource name) unless the provider lists allowed audiences. ``POST
 /v1/projects/-/serviceAccounts/{email}:generateAccessToken`` then swaps an STS token for a
 service account's access token.
 
+With ``iam`` (a :class:`~fedctl.testing.standins.gcp_iam.GcpIamStandin`), the providers and
+service accounts are that stand-in's, judged as Google documents it: the provider must be active,
+the token's issuer its ``issuerUri`` and its ``aud`` one of the allowed audiences (by default the
+provider's name, with ``//`` or ``https://``); then the attribute mapping and the attribute
+condition are evaluated (GCP's CEL dialect, ``components.relying_parties.gcp.cel``): a condition
+that does not hold gets ``unauthorized_client`` "The given credential is rejected by the attribute
+condition."; impersonation needs ``roles/iam.workloadIdentityUser`` for the mapped principal (or a
+principal set it belongs to) on the service account, else ``PERMISSION_DENIED``.
+
 Example::
 
     google = GoogleStsStandin({PROVIDER: issuer.issuer}, service_accounts=[SA_EMAIL])
@@ -24,7 +33,8 @@ import uuid
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import parse_qs, unquote
 
-from fedctl.errors import TokenRejected
+from components.relying_parties.gcp.facts import IAM_HOST, WORKLOAD_IDENTITY_USER
+from fedctl.errors import TokenRejected, ValidationError
 from fedctl.testing.issuer import LocalHandler, local_server
 from fedctl.verify import TokenVerifier
 
@@ -53,10 +63,14 @@ class GoogleStsStandin:
 
     def __init__(
         self,
-        providers: Mapping[str, str | tuple[str, Sequence[str]]],
+        providers: Mapping[str, str | tuple[str, Sequence[str]]] | None = None,
         *,
         service_accounts: Iterable[str] = (),
+        iam: Any = None,
     ) -> None:
+        providers = providers or {}
+        self.iam = iam
+        self._principals: dict[str, tuple[str, dict[str, Any]]] = {}  # STS token -> (pool, mapped attributes)
         self._verifiers: dict[str, TokenVerifier] = {}
         for audience, spec in providers.items():
             issuer, allowed = (spec, None) if isinstance(spec, str) else spec
@@ -113,6 +127,9 @@ class GoogleStsStandin:
             return fail("invalid_request", "requested_token_type must be an access token")
         if form.get("subject_token_type") not in SUBJECT_TOKEN_TYPES:
             return fail("invalid_request", "subject_token_type must be jwt or id_token")
+        provider = self._provider(form.get("audience", ""))
+        if provider is not None:
+            return self._exchange_with(provider, form, record)
         verifier = self._verifiers.get(form.get("audience", ""))
         if verifier is None:
             return fail("invalid_target", "The target service indicated by the \"audience\" parameters is invalid.")
@@ -134,6 +151,67 @@ class GoogleStsStandin:
             "expires_in": 3600,
         }
 
+    def _provider(self, audience: str) -> Mapping[str, Any] | None:
+        prefix = f"//{IAM_HOST}/"
+        if self.iam is None or not audience.startswith(prefix):
+            return None
+        return self.iam.providers.get(audience[len(prefix):])
+
+    def _exchange_with(self, provider: Mapping[str, Any], form: Mapping[str, str],
+                       record: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        from components.relying_parties.gcp.cel import GcpCel
+
+        def fail(error: str, description: str) -> tuple[int, dict[str, Any]]:
+            record["outcome"] = error
+            return 400, {"error": error, "error_description": description}
+
+        name = provider["name"]
+        if provider.get("disabled") or provider.get("state", "ACTIVE") != "ACTIVE":
+            return fail("invalid_target", "The target service indicated by the \"audience\" parameters is invalid.")
+        oidc = provider.get("oidc") or {}
+        allowed = tuple(oidc.get("allowedAudiences") or (f"//{IAM_HOST}/{name}", f"https://{IAM_HOST}/{name}"))
+        key = f"{oidc.get('issuerUri')} {allowed}"
+        try:
+            with self._lock:
+                verifier = self._verifiers.get(key)
+                if verifier is None:
+                    verifier = self._verifiers[key] = TokenVerifier(oidc.get("issuerUri"), list(allowed), leeway=0)
+        except ValidationError:  # an issuer no token can carry (a trailing slash, spaces)
+            return fail("invalid_grant", "The subject token is invalid (bad_issuer).")
+        try:
+            claims = verifier.verify(form.get("subject_token", ""))
+        except TokenRejected as rejected:
+            if rejected.reason == "bad_audience":
+                return fail("invalid_grant", "The audience in ID Token does not match the expected audience.")
+            return fail("invalid_grant", f"The subject token is invalid ({rejected.reason}).")
+        cel = GcpCel()
+        mapping = provider.get("attributeMapping") or {}
+        try:
+            attributes = cel.map_attributes(mapping, claims)
+        except cel.CelError:
+            return fail("invalid_grant", "The attribute mapping could not be evaluated for the given credential.")
+        condition = provider.get("attributeCondition")
+        if condition and cel.outcome(condition, claims, mapping) is not True:
+            return fail("unauthorized_client", "The given credential is rejected by the attribute condition.")
+        access_token = f"gcp-sts-{uuid.uuid4()}"
+        record["outcome"] = "issued"
+        record["subject"] = claims["sub"]
+        with self._lock:
+            self.sts_tokens.append(access_token)
+            self._principals[access_token] = (name.split("/providers/")[0], attributes)
+        return 200, {"access_token": access_token, "issued_token_type": ACCESS_TOKEN_TYPE, "token_type": "Bearer",
+                     "expires_in": 3600}
+
+    def _may_impersonate(self, bearer: str, email: str) -> bool:
+        if self.iam is None:
+            return email in self.service_accounts
+        pool, attributes = self._principals.get(bearer, ("", {}))
+        granted = {f"principal://{IAM_HOST}/{pool}/subject/{attributes.get('google.subject')}",
+                   f"principalSet://{IAM_HOST}/{pool}/*"}
+        granted |= {f"principalSet://{IAM_HOST}/{pool}/{key}/{value}" for key, value in attributes.items()
+                    if key.startswith("attribute.")}
+        return bool(granted & set(self.iam.members(email, WORKLOAD_IDENTITY_USER)))
+
     def _impersonate(self, email: str, authorization: str, body: bytes) -> tuple[int, dict[str, Any]]:
         record: dict[str, Any] = {"email": email, "authorization": authorization}
         with self._lock:
@@ -147,7 +225,7 @@ class GoogleStsStandin:
         if scheme != "Bearer" or bearer not in self.sts_tokens:
             record["outcome"] = "unauthenticated"
             return 401, _google_error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
-        if email not in self.service_accounts:
+        if not self._may_impersonate(bearer, email):
             record["outcome"] = "denied"
             return 403, _google_error(
                 403, "PERMISSION_DENIED",

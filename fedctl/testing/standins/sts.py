@@ -1,9 +1,15 @@
-"""An AWS STS stand-in that answers ``GetWebIdentityToken`` with real JWTs.
+"""An AWS STS stand-in that answers ``GetWebIdentityToken`` with real JWTs, and ``GetCallerIdentity``.
 
 It speaks the Query protocol botocore uses (form-encoded POST, XML answers), validates the
 request as STS does (botocore itself only checks minimums), and mints the token with a
 :class:`~fedctl.testing.issuer.LocalIssuer`. Every request is recorded, and it can be told to answer
 with an AWS error code instead, or to misbehave the ways real networks do.
+
+``GetCallerIdentity`` answers with the caller's session: by default a session of ``role_arn``
+(``arn:aws:sts::<account>:assumed-role/<role name>/<session>``: no path, as STS writes it); give
+``caller_arn`` for another principal (an IAM user, a federated user, whose token requests are then
+refused as STS refuses them). With ``iam`` (an :class:`~fedctl.testing.standins.iam.IamStandin`)
+every token request is judged by that account's switch, SCPs and the role's policies first.
 
 Fault modes, for testing a client on STS's worst day:
 
@@ -86,10 +92,18 @@ class StsStandin:
         issuer: LocalIssuer,
         *,
         role_arn: str = ROLE_ARN,
+        caller_arn: str | None = None,
+        iam: Any = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        from fedctl.testing.standins.iam import session_arn
+
         self.issuer = issuer
         self.role_arn = role_arn
+        self.caller_arn = caller_arn or session_arn(role_arn)
+        self.iam = iam
+        self.identity_calls = 0
+        """How many GetCallerIdentity requests were answered."""
         self.clock = clock
         self.latency = 0.0
         self.requests: list[dict[str, Any]] = []
@@ -197,10 +211,12 @@ class StsStandin:
         form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
         if not headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256 "):
             raise StsError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
-        if form.get("Action") != "GetWebIdentityToken":
+        if form.get("Action") not in ("GetWebIdentityToken", "GetCallerIdentity"):
             raise StsError("InvalidAction", f"Could not find operation {form.get('Action')!r}")
         if form.get("Version") != "2011-06-15":
             raise StsError("InvalidParameterValue", "Version must be 2011-06-15")
+        if form.get("Action") == "GetCallerIdentity":
+            return 200, self._caller_identity()
         params = _parse_params(form)
         with self._lock:
             self.requests.append(params)
@@ -222,6 +238,10 @@ class StsStandin:
         if misbehaviour == "html":
             raise _Html()
         error = queued if queued is not False else self._error
+        if error is None and ":federated-user/" in self.caller_arn:
+            error = ("AccessDenied", "GetWebIdentityToken does not support federated user sessions", 403)
+        if error is None and self.iam is not None:
+            error = self.iam.authorize(self.role_arn, params)
         if error is not None:
             code, message, status = error
             raise StsError(code, message, status)
@@ -257,6 +277,17 @@ class StsStandin:
             f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
             "</GetWebIdentityTokenResponse>"
         )
+
+
+    def _caller_identity(self) -> str:
+        with self._lock:
+            self.identity_calls += 1
+        account = self.caller_arn.split(":")[4]
+        return (f'<GetCallerIdentityResponse xmlns="{NAMESPACE}"><GetCallerIdentityResult>'
+                f"<Arn>{escape(self.caller_arn)}</Arn><UserId>AROAEXAMPLE:{uuid.uuid4().hex[:8]}</UserId>"
+                f"<Account>{account}</Account></GetCallerIdentityResult>"
+                f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+                "</GetCallerIdentityResponse>")
 
 
 def _members(form: dict[str, str], prefix: str) -> list[str]:
