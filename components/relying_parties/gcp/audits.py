@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from ...rules import WARNING, Violation
 from ...rules import aws as aws_rules
+from ...rules.cel_text import pins_on_every_path, split_top_level, unwrap
 from ...rules.facts import AWS_CLAIMS
 from ..base import Audit, AuditedResource
 from .facts import (
@@ -62,63 +63,14 @@ def _policy_data_grants(policy_data: Any) -> list[tuple[str, Any, Any]]:
             for j, member in enumerate(binding.get("members") or [])]
 
 
-def split_top_level(expression: str, operator: str) -> list[str]:
-    """The operands of ``operator`` (``||`` or ``&&``) at the top level of a CEL expression: outside
-    parentheses, brackets and string literals."""
-    parts, depth, quote, start, i = [], 0, "", 0, 0
-    while i < len(expression):
-        ch = expression[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth == 0 and expression.startswith(operator, i):
-            parts.append(expression[start:i])
-            start = i + len(operator)
-            i += len(operator) - 1
-        i += 1
-    parts.append(expression[start:])
-    return [part.strip() for part in parts]
-
-
-def _unwrap(expression: str) -> str:
-    """Drop parentheses around a whole expression."""
-    expression = expression.strip()
-    while expression.startswith("(") and expression.endswith(")") and split_top_level(expression[1:-1], "||") and \
-            _balanced(expression[1:-1]):
-        expression = expression[1:-1].strip()
-    return expression
-
-
-def _balanced(expression: str) -> bool:
-    depth = 0
-    for ch in expression:
-        depth += ch in "("
-        depth -= ch in ")"
-        if depth < 0:
-            return False
-    return depth == 0
-
-
 def _disjunct_pins_account(disjunct: str) -> bool:
     """Does this alternative of a condition, on its own, let in only tokens of a pinned account?
 
-    One of its top-level conjuncts must compare AWS's nested ``aws_account`` to a 12-digit account,
-    or pin ``sub`` to role ARNs (which name their account).
+    On every path, a clause must compare AWS's nested ``aws_account`` to a 12-digit account, or pin
+    ``sub`` to role ARNs (which name their account).
     """
-    inner = _unwrap(disjunct)
-    alternatives = split_top_level(inner, "||")
-    if len(alternatives) > 1:
-        return all(_disjunct_pins_account(alternative) for alternative in alternatives)
-    return any(_PINNED_ACCOUNT.search(conjunct) or _PINNED_SUB.search(conjunct)
-               for conjunct in split_top_level(inner, "&&"))
+    return pins_on_every_path(disjunct, lambda clause: bool(_PINNED_ACCOUNT.search(clause)
+                                                           or _PINNED_SUB.search(clause)))
 
 
 def check_condition_pins_account(condition: Any, field: str) -> list[Violation]:
@@ -136,7 +88,7 @@ def check_condition_pins_account(condition: Any, field: str) -> list[Violation]:
             f"pin assertion['{AWS_CLAIMS}'].aws_account and the trusted role ARNs",
             code="gcp.condition.missing",
         )]
-    alternatives = split_top_level(_unwrap(condition), "||")
+    alternatives = split_top_level(unwrap(condition), "||")
     open_paths = [alternative for alternative in alternatives if not _disjunct_pins_account(alternative)]
     if open_paths and len(alternatives) > 1:
         return [Violation(

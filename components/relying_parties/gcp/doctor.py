@@ -23,10 +23,21 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
+from ...rules.cel_text import split_top_level
 from ...rules.errors import MissingDependencyError
-from ..diagnosis import FAIL, PASS, SKIP, UNCHECKED, Refusal, Step, TokenFacts, difference, difference_step
+from ..diagnosis import (
+    FAIL,
+    PASS,
+    SKIP,
+    UNCHECKED,
+    Refusal,
+    Step,
+    TokenFacts,
+    difference,
+    difference_step,
+)
 from .facts import IAM_HOST, MAX_GOOGLE_SUBJECT_BYTES, WORKLOAD_IDENTITY_USER
 
 IAM_URL = f"https://{IAM_HOST}"
@@ -93,27 +104,7 @@ def clauses(expression: str) -> list[str]:
     >>> clauses("a == 'x && y' && (b || c) && d in ['&&']")
     ["a == 'x && y'", '(b || c)', "d in ['&&']"]
     """
-    parts, depth, quote, start, i = [], 0, "", 0, 0
-    while i < len(expression):
-        char = expression[i]
-        if quote:
-            if char == "\\":
-                i += 1
-            elif char == quote:
-                quote = ""
-        elif char in "'\"":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif depth == 0 and expression.startswith("&&", i):
-            parts.append(expression[start:i].strip())
-            start = i + 2
-            i += 1
-        i += 1
-    parts.append(expression[start:].strip())
-    return [part for part in parts if part]
+    return [part for part in split_top_level(expression, "&&") if part]
 
 
 def _granted(pool: str, attributes: Mapping[str, Any]) -> list[str]:

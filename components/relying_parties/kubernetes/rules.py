@@ -41,8 +41,8 @@ from ...rules import (
     is_plain,
 )
 from ...rules import aws as aws_rules
+from ...rules.cel_text import pins_on_every_path
 from ...rules.facts import AWS_CLAIMS
-
 from .facts import (
     AKS_PREFIX,
     API_VERSIONS,
@@ -224,76 +224,14 @@ def prefixes_overlap(one: str, other: str) -> bool:
     return one.startswith(other) or other.startswith(one)
 
 
-def top_level(expression: str, operator: str) -> list[str]:
-    """The operands of ``||`` or ``&&`` at the top level of a CEL expression (outside brackets and strings)."""
-    parts, depth, quote, start, i = [], 0, "", 0, 0
-    while i < len(expression):
-        ch = expression[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth == 0 and expression.startswith(operator, i):
-            parts.append(expression[start:i])
-            start = i + len(operator)
-            i += len(operator) - 1
-        i += 1
-    parts.append(expression[start:])
-    return [part.strip() for part in parts]
-
-
 _ACCOUNT_PIN = re.compile(r"""aws_account['"]?\]?\s*==\s*['"]\d{12}['"]|['"]\d{12}['"]\s*==\s*\S*aws_account"""
                           r"""|aws_account['"]?\]?\s*in\s*\[\s*['"]\d{12}""")
 _ROLE_PIN = re.compile(r"""claims(\.sub|\[['"]sub['"]\])\s*(==|in)\s*""")
 
 
-def _balanced(expression: str) -> bool:
-    """Do the brackets outside string literals close in order, never below depth 0?"""
-    depth, quote, i = 0, "", 0
-    while i < len(expression):
-        ch = expression[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth < 0:
-                return False
-        i += 1
-    return depth == 0 and not quote
-
-
-def _unwrap(expression: str) -> str:
-    expression = expression.strip()
-    while expression.startswith("(") and expression.endswith(")") and _balanced(expression[1:-1]):
-        expression = expression[1:-1].strip()
-    return expression
-
-
 def _pins(expression: str, pattern: re.Pattern) -> bool:
-    """Does this expression hold only when ``pattern``'s comparison holds? Every ``||`` alternative must
-    pin, and an ``&&`` pins when one of its parts does; a negated comparison pins nothing."""
-    inner = _unwrap(expression)
-    alternatives = top_level(inner, "||")
-    if len(alternatives) > 1:
-        return all(_pins(alternative, pattern) for alternative in alternatives)
-    conjuncts = top_level(inner, "&&")
-    if len(conjuncts) > 1:
-        return any(_pins(conjunct, pattern) for conjunct in conjuncts)
-    return not inner.startswith("!") and bool(pattern.search(inner))
+    """Does this expression hold only when ``pattern``'s comparison holds (on every ``||`` path)?"""
+    return pins_on_every_path(expression, lambda clause: bool(pattern.search(clause)))
 
 
 def rules_pin_account(rules: Sequence[Any]) -> bool:
@@ -611,5 +549,5 @@ __all__ = [
     "check_audiences", "check_cel", "check_cluster_name", "check_configuration", "check_kubernetes_trust_args",
     "check_other_prefixes", "check_prefix", "check_role_bindings", "check_subjects", "claim_validation_rules",
     "group_name", "groups_expression", "mapped_username", "mapping_prefix", "prefixes_overlap", "render_yaml",
-    "rules_pin_account", "rules_pin_roles", "static_prefix", "top_level", "username_expression", "username_prefix_for",
+    "rules_pin_account", "rules_pin_roles", "static_prefix", "username_expression", "username_prefix_for",
 ]
