@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, Mapping, Sequence
+from typing import Any, Callable, Hashable, Mapping, Protocol, Sequence
 
 from ..rules import Violation
 from ..rules.errors import missing_dependency
@@ -151,6 +151,13 @@ class PlannedTrust:
     """AWS claims (nested under ``https://sts.amazonaws.com/``) this party pins that only the real account
     can show, e.g. its ``org_id`` and ``ou_path``: offline they cannot be known, so the rehearsal mints
     the tokens it judges with these values (and says so), rather than failing the intended role on them."""
+
+
+
+class TokenSupplier(Protocol):
+    """What a kind's runtime gets its AWS tokens from (``fedctl.AwsTokenSupplier``, or a test's)."""
+
+    def get_token(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ import argparse
 import datetime as dt
 import re
 import time
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping
 
 from ...rules.errors import ExchangeError, missing_dependency
+from ..base import TokenSupplier
 from .doctor import add_diagnose_arguments, diagnose, explain_refusal, token_request  # noqa: F401 - fedctl doctor's hooks
 from .facts import DEFAULT_SCOPE, NOT_YET_PROPAGATED
 from .rules import fic_audience
@@ -25,9 +26,6 @@ from .rules import fic_audience
 COMMAND = "azure"
 """``fedctl exchange azure``: an app registration or a managed identity, whichever trusts the workload."""
 
-
-class TokenSupplier(Protocol):
-    def get_token(self) -> str: ...
 
 
 def azure_credential(tenant_id: str, client_id: str, supplier: TokenSupplier, **kwargs: Any) -> Any:

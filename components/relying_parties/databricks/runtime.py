@@ -21,19 +21,22 @@ import datetime as dt
 import ipaddress
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from ...rules.errors import ConfigurationError, ExchangeError, missing_dependency
-from .facts import ACCEPTED_ALGORITHMS, DEFAULT_SCOPE, JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT
+from ..base import TokenSupplier
+from .facts import (
+    ACCEPTED_ALGORITHMS,
+    DEFAULT_SCOPE,
+    JWT_TOKEN_TYPE,
+    TOKEN_EXCHANGE_GRANT,
+)
 from .rules import token_endpoint
 
 COMMAND = "databricks"
 """``fedctl exchange databricks``: a service principal whose federation policy trusts the workload."""
 
-
-class TokenSupplier(Protocol):
-    def get_token(self) -> str: ...
 
 
 @dataclass(frozen=True)

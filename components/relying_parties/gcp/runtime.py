@@ -14,9 +14,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ...rules.errors import ExchangeError, missing_dependency
+from ..base import TokenSupplier
 from .doctor import add_diagnose_arguments, diagnose, explain_refusal  # noqa: F401 - fedctl doctor's hooks
 from .facts import IAM_CREDENTIALS_BASE, JWT_TOKEN_TYPE, STS_TOKEN_URL
 
@@ -38,9 +39,6 @@ def google_executable(token: str, expires_in: float | None) -> str:
 TOKEN_FORMATS = {"google-executable": google_executable}
 """``fedctl token --format google-executable``: what the exported credential configuration runs."""
 
-
-class TokenSupplier(Protocol):
-    def get_token(self) -> str: ...
 
 
 def _subject_token_supplier(supplier: TokenSupplier) -> Any:

@@ -31,10 +31,11 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from ...rules.errors import ExchangeError, ValidationError
+from ..base import TokenSupplier
 from .doctor import diagnose, explain_refusal  # noqa: F401 - fedctl doctor's hooks
 from .facts import EXEC_CREDENTIAL_API_VERSION
 
@@ -56,9 +57,6 @@ def exec_credential(token: str, expires_in: float | None) -> str:
 
 TOKEN_FORMATS = {"kubernetes-exec-credential": exec_credential}
 
-
-class TokenSupplier(Protocol):
-    def get_token(self) -> str: ...
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

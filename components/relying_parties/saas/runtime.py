@@ -27,10 +27,11 @@ import datetime as dt
 import json
 import urllib.error
 import urllib.request
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping
 
 from ...rules.errors import ExchangeError
 from ...rules.facts import SIGNING_ALGORITHMS
+from ..base import TokenSupplier
 from .facts import (
     ANTHROPIC,
     ANTHROPIC_BETA,
@@ -46,9 +47,6 @@ COMMAND = "saas"
 TIMEOUT_SECONDS = 30.0
 _MAX_ERROR_CHARS = 200
 
-
-class TokenSupplier(Protocol):
-    def get_token(self) -> str: ...
 
 
 def _refusal(body: bytes, token: str) -> str:

@@ -23,11 +23,17 @@ import argparse
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping
 
 from fedctl.exchange import ExchangeResult
 
-from ...rules.errors import ConfigurationError, ExchangeError, KeysUnavailable, TokenRejected
+from ...rules.errors import (
+    ConfigurationError,
+    ExchangeError,
+    KeysUnavailable,
+    TokenRejected,
+)
+from ..base import TokenSupplier
 from . import rules
 from .facts import ACCEPTED_ALGORITHMS
 
@@ -38,9 +44,6 @@ EXPORTED = ("account", "userName", "audience")
 CHECKED = ("issuer", "roleArn")
 """What ``--check`` needs besides: the workload identity the token must match."""
 
-
-class TokenSupplier(Protocol):
-    def get_token(self) -> str: ...
 
 
 @dataclass(frozen=True)

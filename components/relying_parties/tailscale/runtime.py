@@ -21,19 +21,17 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping
 
 from ...rules.errors import ExchangeError
 from ...rules.facts import SIGNING_ALGORITHMS
+from ..base import TokenSupplier
 from .facts import API_BASE, TOKEN_EXCHANGE_PATH
 
 COMMAND = "tailscale"
 TIMEOUT_SECONDS = 30.0
 _MAX_ERROR_CHARS = 200
 
-
-class TokenSupplier(Protocol):
-    def get_token(self) -> str: ...
 
 
 def _refusal(body: bytes, token: str) -> str:

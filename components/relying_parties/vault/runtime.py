@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping
 
 from ...rules.errors import ExchangeError, missing_dependency
+from ..base import TokenSupplier
 from .facts import PROVIDER_DEFAULT_MOUNT
 
 COMMAND = "vault"
 """``fedctl exchange vault``: log in to the workload's Vault role with a fresh AWS token."""
 
-
-class TokenSupplier(Protocol):
-    def get_token(self) -> str: ...
 
 
 def _hvac() -> Any:
