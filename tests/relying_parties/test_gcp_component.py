@@ -4,7 +4,7 @@ import json
 
 import pulumi
 import pytest
-from conftest import deploy
+from conftest import deploy, validation_error_behind
 from judges.cel import CelJudge, aws_claims
 
 from components import FederatedRole, GcpWorkloadIdentityTrust, ValidationError
@@ -47,18 +47,6 @@ def problems(error):
     return [(v.field, v.code) for v in error.violations]
 
 
-def refusal(raised):
-    """The ValidationError behind a failed deployment. Pulumi wraps an error raised while an Output
-    resolves in ValueErrors and chains the original, as a cause or a context (a cause may even be
-    the wrapper itself), so both links are followed."""
-    todo, seen = [raised.value], set()
-    while todo:
-        error = todo.pop(0)
-        if isinstance(error, ValidationError):
-            return error
-        seen.add(id(error))
-        todo += [e for e in (error.__cause__, error.__context__) if e is not None and id(e) not in seen]
-    raise AssertionError(f"no ValidationError behind {raised.value!r}")
 
 
 # -- pool and provider -------------------------------------------------------------------------------
@@ -251,13 +239,13 @@ def test_subjects_given_as_outputs_are_checked_when_they_resolve(cloud):
     with pytest.raises(Exception) as raised:
         deploy(lambda: trust({"subjects": {"x": pulumi.Output.from_input(
             "arn:aws:iam::210987654321:role/exporter")}}).principals)
-    assert problems(refusal(raised)) == [("subjects.x", "aws.subject.other-account")]
+    assert problems(validation_error_behind(raised)) == [("subjects.x", "aws.subject.other-account")]
 
 
 def test_an_output_issuer_is_checked_when_it_resolves(cloud):
     with pytest.raises(Exception) as raised:
         deploy(lambda: trust({"issuer": pulumi.Output.from_input(ISSUER + "/")}).provider_name)
-    assert problems(refusal(raised)) == [("issuer", "aws.issuer.trailing-slash")]
+    assert problems(validation_error_behind(raised)) == [("issuer", "aws.issuer.trailing-slash")]
 
 
 def test_output_subjects_that_overflow_the_condition_fail_the_deployment(cloud):
@@ -265,7 +253,7 @@ def test_output_subjects_that_overflow_the_condition_fail_the_deployment(cloud):
             for i in range(25)}
     with pytest.raises(Exception) as raised:
         deploy(lambda: trust({"subjects": arns}).provider_name)
-    assert problems(refusal(raised)) == [("subjects", "gcp.attribute-condition.length")]
+    assert problems(validation_error_behind(raised)) == [("subjects", "gcp.attribute-condition.length")]
 
 
 # -- validation --------------------------------------------------------------------------------------
