@@ -111,15 +111,23 @@ def check_before_signature(config: Mapping[str, Any], role: Mapping[str, Any], a
     return None
 
 
+def check_issuer(config: Mapping[str, Any], claims: Mapping[str, Any]) -> Mismatch | None:
+    """``iss`` against the mount's ``bound_issuer``: compared exactly, and not at all when it is empty."""
+    if config.get("bound_issuer") and claims.get("iss") != config["bound_issuer"]:
+        return Mismatch("iss", "error validating token: invalid issuer (iss) claim", "iss", config["bound_issuer"],
+                        claims.get("iss"))
+    return None
+
+
 def check_claims(config: Mapping[str, Any], role: Mapping[str, Any], claims: Mapping[str, Any], *,
                  now: float | None = None) -> Mismatch | None:
     """What Vault checks of a token whose signature verified, in Vault's order: the first that fails.
 
     ``now`` None skips the time checks (the token's lifetime is judged by Vault's clock, not ours).
     """
-    if config.get("bound_issuer") and claims.get("iss") != config["bound_issuer"]:
-        return Mismatch("iss", "error validating token: invalid issuer (iss) claim", "iss", config["bound_issuer"],
-                        claims.get("iss"))
+    refused = check_issuer(config, claims)
+    if refused is not None:
+        return refused
     if role.get("bound_subject") and claims.get("sub") != role["bound_subject"]:
         return Mismatch("sub", "error validating token: invalid subject (sub) claim", "sub", role["bound_subject"],
                         claims.get("sub"))

@@ -17,6 +17,7 @@ import datetime as dt
 from typing import Any, Callable, Mapping, Protocol
 
 from ...rules.errors import ExchangeError, missing_dependency
+from .doctor import diagnose, explain_refusal  # noqa: F401 - fedctl doctor's hooks
 from .facts import PROVIDER_DEFAULT_MOUNT
 
 COMMAND = "vault"
