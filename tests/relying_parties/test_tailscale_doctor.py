@@ -47,12 +47,14 @@ def tailscale_with(issuer, subject=ROLE_ARN, audience=AUDIENCE, rules=None, **op
     return TailscaleStandin({CLIENT: (issuer.issuer, subject, audience, rules or {})}, api_keys=[API_KEY], **options)
 
 
-def run_doctor(capsys, tmp_path, aws, tailscale, client=CLIENT):
+def run_doctor(capsys, tmp_path, aws, tailscale, client=CLIENT, shared=False):
     sts, iam = aws
     outputs = tmp_path / "outputs.json"
+    # The stack exports clientId for an identity of one workload, and clientIds by credential name for a shared one.
+    exported = {"audience": AUDIENCE, "clientId": None if shared else client,
+                "clientIds": {"dev-app": client, "dev-billing": "kFAKEBILLINGCNTRL"} if shared else {"dev-app": client}}
     outputs.write_text(json.dumps({"workloads": {"app": {"roleArn": ROLE_ARN, "subject": ROLE_ARN, "accountId": ACCOUNT,
-                                                         "tailscale": {"audience": AUDIENCE, "clientId": client,
-                                                                       "clientIds": {"app": client}}}}}))
+                                                         "tailscale": exported}}}))
     with tailscale.serve():
         code = main(["doctor", "--workload", "app", "--outputs", str(outputs), "--json", "--sts-endpoint",
                      sts.endpoint_url, "--iam-endpoint", iam.endpoint_url, "--region", "us-east-1",
@@ -92,6 +94,13 @@ def test_doctor_prints_neither_the_api_key_nor_any_token(capsys, tmp_path, issue
     sts, _ = aws
     for secret in (API_KEY, *tailscale.access_tokens, *sts.tokens):
         assert secret not in captured.out and secret not in captured.err
+
+
+def test_a_shared_identity_is_found_by_the_workloads_credential_name(capsys, tmp_path, issuer, aws, reader):
+    tailscale = tailscale_with(issuer)
+    _, report, _ = run_doctor(capsys, tmp_path, aws, tailscale, shared=True)
+    assert step(report, "trust.identity")["status"] == "pass"
+    assert tailscale.reads[0]["path"] == f"/api/v2/tailnet/-/keys/{CLIENT}"
 
 
 # -- 4. the live identity -------------------------------------------------------------------------

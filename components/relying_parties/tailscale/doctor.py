@@ -24,6 +24,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -46,9 +47,17 @@ class _ReadError(Exception):
 
 
 def client_id(exported: Mapping[str, Any], workload: str, options: argparse.Namespace) -> str | None:
-    """The identity's client ID: --client-id, the outputs' clientId, or the workload's in clientIds."""
-    return (getattr(options, "client_id", None) or exported.get("clientId")
-            or (exported.get("clientIds") or {}).get(workload) or None)
+    """The identity's client ID: --client-id, the outputs' clientId, else the workload's in clientIds.
+
+    ``clientIds`` is keyed by credential name, ``<stack>-<workload>``; doctor knows the workload, not
+    the stack, so the one key that ends in ``-<workload>`` is taken (none or several: None).
+    """
+    chosen = getattr(options, "client_id", None) or exported.get("clientId")
+    if chosen:
+        return str(chosen)
+    suffix = "-" + re.sub(r"[^A-Za-z0-9_-]", "-", workload)
+    found = [value for key, value in (exported.get("clientIds") or {}).items() if str(key).endswith(suffix)]
+    return str(found[0]) if len(found) == 1 and found[0] else None
 
 
 def _call(request: urllib.request.Request) -> Mapping[str, Any]:
