@@ -29,6 +29,7 @@ from fedctl.exchange import ExchangeResult
 
 from ...rules.errors import ConfigurationError, ExchangeError, KeysUnavailable, TokenRejected
 from . import rules
+from .doctor import diagnose, explain_refusal  # noqa: F401 - fedctl doctor's hooks
 from .facts import ACCEPTED_ALGORITHMS
 
 COMMAND = "snowflake"
