@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import pytest
 
 from components.relying_parties.saas.rules import rule_accepts
-from components.rules.errors import ExchangeError
+from components.rules.errors import ExchangeError, ValidationError
 from fedctl.cli import main
 from fedctl.errors import TokenRejected
 from fedctl.testing.issuer import LocalHandler, local_server
@@ -168,16 +168,17 @@ def test_a_rule_for_another_role_refuses_the_token(capsys, sts, issuer, tmp_path
 def test_the_ids_made_in_the_console_are_required(capsys, sts, tmp_path):
     outputs = outputs_file(tmp_path, "openai", OPENAI_AUDIENCE)
     code, _, err = exchange(capsys, sts, outputs, "--identity-provider-id", PROVIDER_ID)
-    assert code == 1 and "--service-account-id" in err and sts.calls == 0
+    assert code == 2 and "--service-account-id" in err and sts.calls == 0
 
 
 def test_a_generic_saas_has_no_exchange_and_says_what_to_do(sts):
     from components.relying_parties.saas.runtime import exchange as saas_exchange
 
-    with pytest.raises(ExchangeError) as refused:
+    with pytest.raises(ValidationError) as refused:
         saas_exchange({"preset": "generic", "audience": "https://api.billing.example"}, "app", argparse.Namespace(),
                       supplier_for=lambda audience, algorithm: None)
-    assert refused.value.code == "saas-no-endpoint" and "fedctl token" in str(refused.value)
+    assert [v.code for v in refused.value.violations] == ["saas.exchange.no-endpoint"]
+    assert "fedctl token" in str(refused.value)
 
 
 def test_an_assertion_anthropics_sdk_would_not_send_is_refused_before_sending(issuer):
