@@ -31,6 +31,7 @@ from typing import Any, Callable, Mapping, Protocol
 
 from ...rules.errors import ExchangeError, ValidationError
 from ...rules.facts import SIGNING_ALGORITHMS
+from .doctor import diagnose, explain_refusal  # noqa: F401 - fedctl doctor's hooks
 from .facts import (
     ANTHROPIC,
     ANTHROPIC_BETA,
