@@ -54,7 +54,7 @@ def test_the_stack_exports_the_service_principal_the_audience_and_the_endpoint(j
     exported = jobs.outputs["workloads"]["jobs"]["databricks"]
     principal = jobs.monitor.of_type(SP)[0]
     assert exported == {
-        "audience": ACCOUNT, "applicationId": principal.outputs["applicationId"],
+        "audience": ACCOUNT, "applicationId": principal.outputs["applicationId"], "accountId": ACCOUNT,
         "servicePrincipalId": int(principal.id), "policyIds": ["dev-jobs"],
         "tokenEndpoint": f"https://accounts.cloud.databricks.com/oidc/accounts/{ACCOUNT}/v1/token"}
 

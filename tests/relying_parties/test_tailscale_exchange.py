@@ -1,85 +1,24 @@
 """`fedctl exchange tailscale` against a loopback stand-in of Tailscale's token exchange.
 
-The stand-in answers ``POST /api/v2/oauth/token-exchange`` (form fields ``client_id`` and ``jwt``,
-as tailscale-client-go-v2 sends them) and judges the AWS token as Tailscale does for the
-federated identity of that client ID: signature by the issuer's published keys, ``iss`` and
-``aud`` exactly, ``sub`` by the identity's ``*`` pattern.
+The stand-in (tailscale_standin.py) answers ``POST /api/v2/oauth/token-exchange`` (form fields
+``client_id`` and ``jwt``, as tailscale-client-go-v2 sends them) and judges the AWS token as
+Tailscale does for the federated identity of that client ID: signature by the issuer's published
+keys, ``iss`` and ``aud`` exactly, ``sub`` by the identity's ``*`` pattern.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
-import uuid
-from typing import Any, Iterator, Mapping
-from urllib.parse import parse_qs
 
 import pytest
+from tailscale_standin import TailscaleStandin
 
-from components.relying_parties.tailscale.rules import glob_match
 from components.rules.errors import ExchangeError
 from fedctl.cli import main
-from fedctl.errors import TokenRejected
-from fedctl.testing.issuer import LocalHandler, local_server
 from fedctl.testing.standins.sts import ROLE_ARN, StsStandin
-from fedctl.verify import TokenVerifier
 
 CLIENT = "kFAKE0A1B2C3DCNTRL"
 AUDIENCE = "api.tailscale.com/dev-app-tailscale"
-EXCHANGE_PATH = "/api/v2/oauth/token-exchange"
-
-
-class TailscaleStandin:
-    """Tailscale's token exchange for some federated identities: client ID -> (issuer, subject, audience)."""
-
-    def __init__(self, identities: Mapping[str, tuple[str, str, str]]):
-        self.identities = dict(identities)
-        self.exchanges: list[dict[str, Any]] = []
-        self.access_tokens: list[str] = []
-        self.url = ""
-        self._lock = threading.Lock()
-
-    @contextlib.contextmanager
-    def serve(self) -> Iterator["TailscaleStandin"]:
-        standin = self
-
-        class Handler(LocalHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                if self.path != EXCHANGE_PATH:
-                    self.send_json(404, {"message": "not found"})
-                    return
-                status, document = standin._exchange(self.read_body(), self.headers.get("Content-Type", ""))
-                self.send_json(status, document)
-
-        with local_server(Handler, lifetime=60) as server:
-            self.url = f"http://127.0.0.1:{server.server_address[1]}"
-            yield self
-
-    def _exchange(self, body: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
-        form = {k: v[-1] for k, v in parse_qs(body.decode()).items()}
-        record = {"client_id": form.get("client_id"), "content_type": content_type}
-        with self._lock:
-            self.exchanges.append(record)
-        identity = self.identities.get(form.get("client_id", ""))
-        if identity is None or "jwt" not in form:
-            record["outcome"] = "unknown client"
-            return 400, {"message": "invalid client_id or missing jwt"}
-        issuer, subject, audience = identity
-        try:
-            claims = TokenVerifier(issuer, [audience], leeway=0).verify(form["jwt"])
-        except TokenRejected as rejected:
-            record["outcome"] = rejected.reason
-            # A careless server echoing what it got: the client must not pass it on.
-            return 401, {"message": f"token rejected ({rejected.reason}): {form['jwt']}"}
-        if not glob_match(subject, claims["sub"]):
-            record["outcome"] = "bad_subject"
-            return 401, {"message": "subject does not match the federated identity"}
-        token = f"tskey-api-FAKE{uuid.uuid4().hex[:12]}"
-        record["outcome"] = "issued"
-        with self._lock:
-            self.access_tokens.append(token)
-        return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600, "scope": "devices:core:read"}
 
 
 @pytest.fixture

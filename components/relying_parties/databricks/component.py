@@ -223,9 +223,10 @@ def deploy(deployment: Any) -> dict:
     """A DatabricksServicePrincipalTrust for one relying party of the stack; returns what the stack exports."""
     trust = DatabricksServicePrincipalTrust(deployment.name, {
         **deployment.settings, "issuer": deployment.issuer, "subjects": dict(deployment.subjects)}, deployment.opts)
+    # accountId: where `fedctl doctor` reads the service principal's federation policies.
     return {"audience": trust.audience, "applicationId": trust.application_id,
-            "servicePrincipalId": trust.service_principal_id, "policyIds": trust.policy_ids,
-            "tokenEndpoint": trust.token_endpoint}
+            "accountId": deployment.settings.get("account_id"), "servicePrincipalId": trust.service_principal_id,
+            "policyIds": trust.policy_ids, "tokenEndpoint": trust.token_endpoint}
 
 
 __all__ = ["DatabricksServicePrincipalTrust", "DatabricksServicePrincipalTrustArgs", "ValidationError"]

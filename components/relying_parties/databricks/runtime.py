@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from ...rules.errors import ConfigurationError, ExchangeError, missing_dependency
 from ..base import TokenSupplier
+from .doctor import add_diagnose_arguments, diagnose, explain_refusal  # noqa: F401 - fedctl doctor's hooks
 from .facts import (
     ACCEPTED_ALGORITHMS,
     DEFAULT_SCOPE,
@@ -118,7 +119,10 @@ def exchange_token(endpoint: str, subject_token: str, *, client_id: str | None, 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scope", default=DEFAULT_SCOPE, help=f"OAuth scope to ask for (default {DEFAULT_SCOPE})")
+    # Its own dest: `fedctl doctor` shares one --scope among the kinds (the first one's, Azure's), and
+    # Databricks must not ask for another cloud's default scope.
+    parser.add_argument("--scope", dest="databricks_scope", default=DEFAULT_SCOPE,
+                        help=f"OAuth scope to ask for (default {DEFAULT_SCOPE})")
     parser.add_argument("--host", help="exchange at this workspace (https://<workspace-host>) instead of the "
                                        "endpoint the stack exports")
     parser.add_argument("--token-endpoint", help="the full token endpoint URL (private link, tests)")
@@ -155,7 +159,7 @@ def exchange(
     supplier = supplier_for(audience, ACCEPTED_ALGORITHMS[0])
     progress(f"exchanging the AWS token at {endpoint}")
     token = exchange_token(endpoint, supplier.get_token(), client_id=client_id,
-                           scope=getattr(options, "scope", None) or DEFAULT_SCOPE)
+                           scope=getattr(options, "databricks_scope", None) or DEFAULT_SCOPE)
     return ExchangeResult("databricks", workload, f"service principal {client_id}", token.expires_at, 1)
 
 

@@ -29,9 +29,10 @@ import urllib.error
 import urllib.request
 from typing import Any, Callable, Mapping
 
-from ...rules.errors import ExchangeError
+from ...rules.errors import ExchangeError, ValidationError
 from ...rules.facts import SIGNING_ALGORITHMS
 from ..base import TokenSupplier
+from .doctor import diagnose, explain_refusal  # noqa: F401 - fedctl doctor's hooks
 from .facts import (
     ANTHROPIC,
     ANTHROPIC_BETA,
@@ -124,11 +125,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _required(options: argparse.Namespace, vendor: str, *names: str) -> dict[str, str]:
+    """The vendor's IDs from the options. Missing ones are a usage error, not a refusal: `fedctl exchange`
+    exits 2 and `fedctl doctor` reports step 5 as not run (it needs options), never as a finding."""
+    from ...rules import Violation
+
     values = {name: getattr(options, name, None) for name in names}
-    missing = [f"--{name.replace('_', '-')}" for name, value in values.items() if not value]
+    missing = [Violation(f"--{name.replace('_', '-')}", None, f"is required: {vendor}'s exchange needs it (made in "
+                         "its console, not a stack output)", code="saas.exchange.id-missing")
+               for name, value in values.items() if not value]
     if missing:
-        raise ExchangeError(f"{vendor}'s exchange needs {' and '.join(missing)} (made in its console, not a stack "
-                            "output)", code="saas-missing-ids")
+        raise ValidationError(f"{vendor}'s exchange", missing)
     return values
 
 
@@ -149,9 +155,12 @@ def exchange(
     preset = exported.get("preset")
     facts = PRESET_FACTS.get(preset)
     if facts is None or not facts.token_url:
-        raise ExchangeError(f"workload '{workload}' trusts a {preset or 'SaaS'} party with no documented token "
-                            "endpoint: hand the AWS token (fedctl token --audience ...) to that SaaS's own client",
-                            code="saas-no-endpoint")
+        from ...rules import Violation
+
+        # Nothing to exchange at: a usage error (exit 2; doctor's step 5 not run), not a refusal.
+        raise ValidationError(f"fedctl exchange saas --workload {workload}", [Violation(
+            "saas.preset", preset, "has no documented token endpoint: hand the AWS token (fedctl token --audience ...) "
+            "to that SaaS's own client", code="saas.exchange.no-endpoint")])
     url = getattr(options, "token_url", None) or facts.token_url
     algorithm = getattr(options, "signing_algorithm", None) or "RS256"
     if preset == OPENAI:

@@ -35,6 +35,7 @@ from ...rules.errors import (
 )
 from ..base import TokenSupplier
 from . import rules
+from .doctor import diagnose, explain_refusal  # noqa: F401 - fedctl doctor's hooks
 from .facts import ACCEPTED_ALGORITHMS
 
 COMMAND = "snowflake"

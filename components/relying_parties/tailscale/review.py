@@ -56,6 +56,14 @@ MOCK_RESOURCES = {FEDERATED_IDENTITY_TYPE: _federated_identity}
 
 # -- the rehearsal's judge ------------------------------------------------------------------------
 
+def claims_mismatch(subject: Any, rules: Mapping[str, Any], claims: Mapping[str, Any]) -> str | None:
+    """What Tailscale checks after the signature, ``iss`` and ``aud``: ``sub`` by the identity's pattern,
+    then each custom claim rule against its top-level claim. None, ``sub`` or the failing rule's claim."""
+    if not glob_match(subject, claims.get("sub")):
+        return "sub"
+    return next((claim for claim, pattern in rules.items() if not glob_match(pattern, claims.get(claim))), None)
+
+
 def tailscale_trusts(review: Any) -> list[PlannedTrust]:
     """One PlannedTrust per federated identity in the run."""
     found = []
@@ -85,11 +93,11 @@ def tailscale_trusts(review: Any) -> list[PlannedTrust]:
                                            algorithms=ACCEPTED_ALGORITHMS)
             if claims is None:
                 return Verdict(False, reason)
-            if not glob_match(subject, claims.get("sub")):
+            failed = claims_mismatch(subject, rules, claims)
+            if failed == "sub":
                 return Verdict(False, "bad_subject")
-            for claim, pattern in rules.items():
-                if not glob_match(pattern, claims.get(claim)):
-                    return Verdict(False, f"custom_claim_rule:{claim}")
+            if failed is not None:
+                return Verdict(False, f"custom_claim_rule:{failed}")
             return Verdict(True, f"matches subject {subject}")
 
         trust.judge = judge

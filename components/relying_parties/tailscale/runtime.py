@@ -26,6 +26,7 @@ from typing import Any, Callable, Mapping
 from ...rules.errors import ExchangeError
 from ...rules.facts import SIGNING_ALGORITHMS
 from ..base import TokenSupplier
+from .doctor import diagnose  # noqa: F401 - fedctl doctor's hook
 from .facts import API_BASE, TOKEN_EXCHANGE_PATH
 
 COMMAND = "tailscale"

@@ -18,6 +18,7 @@ from typing import Any, Callable, Mapping
 
 from ...rules.errors import ExchangeError, missing_dependency
 from ..base import TokenSupplier
+from .doctor import diagnose, explain_refusal  # noqa: F401 - fedctl doctor's hooks
 from .facts import PROVIDER_DEFAULT_MOUNT
 
 COMMAND = "vault"
