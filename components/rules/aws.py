@@ -156,6 +156,29 @@ def check_account_id(account_id: Any, field: str) -> list[Violation]:
     return []
 
 
+def check_exact_audience(audience: Any, field: str, *, who: str = "relying parties", code: str = "aws.audience",
+                         wildcards: str = "*") -> list[Violation]:
+    """An audience a role can request (1-1000 characters) that ``who`` compares exactly.
+
+    No whitespace and no wildcard: a ``*`` would be compared as itself, never as a pattern. Each
+    relying party passes its own ``code`` prefix (``<code>``, ``<code>.whitespace``, ``<code>.wildcard``).
+
+    >>> [v.code for v in check_exact_audience("api://*", "audience", who="Tailscale", code="tailscale.audience")]
+    ['tailscale.audience.wildcard']
+    """
+    found = check_length(audience, field, 1, MAX_AUDIENCE_LENGTH, "an audience", code=code)
+    if found:
+        return found
+    if has_whitespace(audience):
+        found.append(Violation(field, audience, f"must not contain whitespace: {who} compare(s) the audience exactly",
+                               code=f"{code}.whitespace"))
+    if any(wildcard in audience for wildcard in wildcards):
+        shown = " or ".join(repr(w) for w in wildcards)
+        found.append(Violation(field, audience, f"must not contain {shown}: {who} compare(s) the audience exactly, "
+                                                "never as a pattern", code=f"{code}.wildcard"))
+    return found
+
+
 def check_audiences(audiences: Any, field: str, *, max_count: int = MAX_AUDIENCES,
                     what: str = "audiences per token") -> list[Violation]:
     """Audiences a role may request: 1-10 values of 1-1000 characters, no duplicates.
@@ -166,17 +189,7 @@ def check_audiences(audiences: Any, field: str, *, max_count: int = MAX_AUDIENCE
     if not isinstance(audiences, (list, tuple)):
         return found
     for index, audience in enumerate(audiences):
-        sub = f"{field}[{index}]"
-        found += check_length(audience, sub, 1, MAX_AUDIENCE_LENGTH, "an audience", code="aws.audience")
-        if isinstance(audience, str) and audience and has_whitespace(audience):
-            found.append(Violation(sub, audience, "must not contain whitespace: relying parties compare audiences exactly",
-                                   code="aws.audience.whitespace"))
-        if isinstance(audience, str) and "*" in audience:
-            found.append(Violation(
-                sub, audience,
-                "must not contain '*': the audience is compared exactly (StringEquals), a wildcard would be literal",
-                code="aws.audience.wildcard",
-            ))
+        found += check_exact_audience(audience, f"{field}[{index}]")
     return found + check_unique([a for a in audiences if isinstance(a, str)], field, "audience", code="aws.audiences")
 
 

@@ -18,8 +18,6 @@ MAX_POLICIES_PER_SERVICE_PRINCIPAL = 20
 LONG_POLICY_ID = 63
 """Past this a policy ID draws a warning: Databricks refuses long IDs (a 93-character one was
 refused, terraform-provider-databricks#5290) without documenting the limit."""
-MAX_AUDIENCE_LENGTH = 1000
-"""What AWS lets a role request (``GetWebIdentityToken`` Audience items are 1-1000 characters)."""
 
 # -- matching ---------------------------------------------------------------------------------
 ACCEPTED_ALGORITHMS = ("RS256",)

@@ -33,8 +33,17 @@ import re
 from typing import Any, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from ...rules import WARNING, Violation, check_int_range, check_length, has_whitespace, is_plain, whole_number
+from ...rules import (
+    WARNING,
+    Violation,
+    check_int_range,
+    check_length,
+    has_whitespace,
+    is_plain,
+    whole_number,
+)
 from ...rules import aws as aws_rules
+from ...rules.facts import MAX_AUDIENCE_LENGTH
 from .facts import (
     ACCEPTED_ALGORITHMS,
     ACCOUNT_ID_PATTERN,
@@ -42,7 +51,6 @@ from .facts import (
     ACCOUNTS_HOST,
     ACCOUNTS_HOST_PREFIX,
     LONG_POLICY_ID,
-    MAX_AUDIENCE_LENGTH,
     MAX_POLICIES_PER_SERVICE_PRINCIPAL,
     MAX_SAFE_INTEGER,
     POLICY_ID_PATTERN,

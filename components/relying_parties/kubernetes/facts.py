@@ -56,8 +56,6 @@ DEFAULT_AKS_USERNAME_PREFIX = f"{AKS_PREFIX}aws:"
 DEFAULT_AUDIENCE_PREFIX = "kubernetes:"
 """The default audience is ``kubernetes:<clusterName>``: one per cluster, so a token for one cluster
 is never accepted by another that trusts the same role."""
-MAX_AUDIENCE_LENGTH = 1000
-"""What STS accepts for one audience (GetWebIdentityToken)."""
 MAX_PREFIX_LENGTH = 64
 """Ours, not Kubernetes': a prefix is a namespace name, not a place for data."""
 PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*[:/-]$")

@@ -53,7 +53,6 @@ from .facts import (
     GA_API_VERSION,
     KIND,
     MATCH_ANY,
-    MAX_AUDIENCE_LENGTH,
     MAX_PREFIX_LENGTH,
     NAMESPACE_PATTERN,
     PREFIX_PATTERN,
@@ -259,16 +258,7 @@ def check_cluster_name(value: Any, field: str) -> list[Violation]:
 
 def check_audience(value: Any, field: str) -> list[Violation]:
     """One audience, compared exactly by kube-apiserver: no whitespace, no wildcard, at most 1000 characters."""
-    found = check_length(value, field, 1, MAX_AUDIENCE_LENGTH, "an audience", code="kubernetes.audience")
-    if found:
-        return found
-    if has_whitespace(value):
-        found.append(Violation(field, value, "must not contain whitespace: the API server compares the audience exactly",
-                               code="kubernetes.audience.whitespace"))
-    if "*" in value:
-        found.append(Violation(field, value, "must not contain '*': the API server compares the audience exactly",
-                               code="kubernetes.audience.wildcard"))
-    return found
+    return aws_rules.check_exact_audience(value, field, who="the API server", code="kubernetes.audience")
 
 
 def check_audiences(audiences: Any, match_policy: Any, field: str) -> list[Violation]:

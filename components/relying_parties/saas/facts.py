@@ -76,5 +76,3 @@ ANTHROPIC_MAX_ASSERTION_BYTES = 16 * 1024
 
 # -- the record of a trust set up by hand ---------------------------------------------------------
 RECORD_TYPE = "outbound-federation:index:SaasManualTrust"
-MAX_AUDIENCE_LENGTH = 1000
-"""What STS takes for one audience."""

@@ -21,10 +21,10 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from ...rules import Violation, check_length, has_whitespace, is_plain
+from ...rules import Violation, is_plain
 from ...rules import aws as aws_rules
 from ...rules.facts import AWS_CLAIMS
-from .facts import ANTHROPIC, GENERIC, MAX_AUDIENCE_LENGTH, OPENAI, PRESET_FACTS, PRESETS
+from .facts import ANTHROPIC, GENERIC, OPENAI, PRESET_FACTS, PRESETS
 
 WILDCARDS = ("*", "?")
 
@@ -112,16 +112,7 @@ def check_preset(preset: Any, field: str) -> list[Violation]:
 
 def check_audience(audience: Any, field: str) -> list[Violation]:
     """1-1000 characters (what STS takes), compared exactly by the vendor: no whitespace, no wildcards."""
-    found = check_length(audience, field, 1, MAX_AUDIENCE_LENGTH, "an audience", code="saas.audience")
-    if found:
-        return found
-    if has_whitespace(audience):
-        found.append(Violation(field, audience, "must not contain whitespace: the vendor compares the audience exactly",
-                               code="saas.audience.whitespace"))
-    if any(w in audience for w in WILDCARDS):
-        found.append(Violation(field, audience, "must not contain '*' or '?': the audience is compared exactly, "
-                                                "never as a pattern", code="saas.audience.wildcard"))
-    return found
+    return aws_rules.check_exact_audience(audience, field, who="the vendor", code="saas.audience", wildcards="*?")
 
 
 def check_subjects(subjects: Any, aws_account_id: Any, field: str, preset: Any = None) -> list[Violation]:

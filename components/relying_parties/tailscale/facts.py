@@ -30,8 +30,6 @@ AUDIENCE_PREFIX = "api.tailscale.com/"
 after creation, and the AWS role must pin its audience before (the identity needs the role's ARN),
 so the stack always sets one it knows at preview: ``api.tailscale.com/<component name>`` unless the
 user gives their own."""
-MAX_AUDIENCE_LENGTH = 1000
-"""What STS takes for one audience (GetWebIdentityToken)."""
 
 # -- scopes and tags ---------------------------------------------------------------------------
 SCOPES = (

@@ -22,7 +22,6 @@ from typing import Any, Mapping
 from ...rules import (
     WARNING,
     Violation,
-    check_length,
     check_unique,
     has_whitespace,
     is_plain,
@@ -32,7 +31,6 @@ from .facts import (
     AUDIENCE_PREFIX,
     BROAD_SCOPE,
     DESCRIPTION_PATTERN,
-    MAX_AUDIENCE_LENGTH,
     MAX_DESCRIPTION_LENGTH,
     RESERVED_CLAIM_RULE_KEYS,
     SCOPE_PATTERN,
@@ -141,16 +139,7 @@ def check_tags_for_scopes(scopes: Any, tags: Any, field: str) -> list[Violation]
 
 def check_audience(audience: Any, field: str) -> list[Violation]:
     """1-1000 characters (what STS takes), compared exactly: no whitespace, no ``*``."""
-    found = check_length(audience, field, 1, MAX_AUDIENCE_LENGTH, "an audience", code="tailscale.audience")
-    if found:
-        return found
-    if has_whitespace(audience):
-        found.append(Violation(field, audience, "must not contain whitespace: Tailscale compares the audience exactly",
-                               code="tailscale.audience.whitespace"))
-    if WILDCARD in audience:
-        found.append(Violation(field, audience, "must not contain '*': the audience is compared exactly",
-                               code="tailscale.audience.wildcard"))
-    return found
+    return aws_rules.check_exact_audience(audience, field, who="Tailscale", code="tailscale.audience")
 
 
 def check_description(description: Any, field: str) -> list[Violation]:
