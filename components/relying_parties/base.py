@@ -27,7 +27,7 @@ from typing import Any, Callable, Hashable, Mapping, Protocol, Sequence
 
 from ..rules import Violation
 from ..rules.errors import missing_dependency
-from ..rules.facts import SIGNING_ALGORITHMS
+from ..rules.facts import ROLE_POLICY_TYPE, ROLE_TYPE, SIGNING_ALGORITHMS
 
 ArgsCheck = Callable[[Mapping[str, Any], str, Callable[[str], str]], "list[Violation]"]
 """``check(args, prefix, spell)``: every rule on a component's plain args (snake_case keys).
@@ -85,6 +85,19 @@ class AuditedResource:
     props: Mapping[str, Any]
     urn: str = ""
     protect: bool = False
+
+
+def role_token_policies(role_arn: Any, resources: Sequence[AuditedResource]) -> list[Any] | None:
+    """The identity policies of the role ``role_arn`` among a stack's resources (its ``RolePolicy``s and
+    inline policies), for audits that ask whether a trusted role may request what its party needs.
+    None when the role is not in the stack (another stack's, or an existing one): nothing to judge."""
+    role = next((r for r in resources if r.type == ROLE_TYPE and r.props.get("arn") == role_arn), None)
+    if role is None:
+        return None
+    documents = [p.props.get("policy") for p in resources
+                 if p.type == ROLE_POLICY_TYPE and p.props.get("role") == role.props.get("name")]
+    documents += [i.get("policy") for i in role.props.get("inlinePolicies") or [] if isinstance(i, Mapping)]
+    return [d for d in documents if d]
 
 
 ResourceAudit = Callable[[AuditedResource, Mapping[str, Any]], "list[Violation]"]

@@ -19,8 +19,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from ...rules import Violation
 from ...rules import policy_audits
 from ...rules.aws import is_aws_issuer
-from ...rules.facts import ROLE_POLICY_TYPE, ROLE_TYPE
-from ..base import Audit, AuditedResource
+from ..base import Audit, AuditedResource, role_token_policies
 from . import rules
 from .facts import (
     APP_CREDENTIAL_TYPE,
@@ -72,19 +71,13 @@ def credential_violations(resource: AuditedResource, config: Mapping[str, Any]) 
 
 def _roles_trusted_by_entra(resources: Sequence[AuditedResource]) -> Iterable[tuple[AuditedResource, str, list[str]]]:
     """(credential, role ARN, algorithms the role may request) for every credential whose role is here."""
-    roles = {r.props.get("arn"): r for r in resources if r.type == ROLE_TYPE}
     for credential in resources:
         if credential.type not in CREDENTIAL_TYPES:
             continue
-        role = roles.get(credential.props.get("subject"))
-        if role is None:
-            continue  # a role of another stack, or an existing one: its policy is not visible here
-        documents = [p.props.get("policy") for p in resources
-                     if p.type == ROLE_POLICY_TYPE and p.props.get("role") == role.props.get("name")]
-        documents += [i.get("policy") for i in role.props.get("inlinePolicies") or [] if isinstance(i, Mapping)]
+        documents = role_token_policies(credential.props.get("subject"), resources) or []
         allowed = sorted({a for d in documents for a in (policy_audits.token_grant_algorithms(d) or [])})
         if allowed:
-            yield credential, role.props.get("arn"), allowed
+            yield credential, credential.props.get("subject"), allowed
 
 
 def algorithm_violations(resources: Sequence[AuditedResource], config: Mapping[str, Any]) -> list[tuple[str, Violation]]:

@@ -21,8 +21,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from ...rules import WARNING, Violation
 from ...rules import policy_audits
 from ...rules.aws import is_aws_issuer
-from ...rules.facts import ROLE_POLICY_TYPE, ROLE_TYPE
-from ..base import Audit, AuditedResource
+from ..base import Audit, AuditedResource, role_token_policies
 from . import rules
 from .facts import MAX_POLICIES_PER_SERVICE_PRINCIPAL, POLICY_ID_PATTERN, POLICY_TYPE
 
@@ -97,19 +96,13 @@ def count_violations(resources: Sequence[AuditedResource], config: Mapping[str, 
 
 def _roles_trusted_by_databricks(resources: Sequence[AuditedResource]) -> Iterable[tuple[AuditedResource, str, list[str]]]:
     """(policy, role ARN, algorithms the role may request) for every policy whose role is in the stack."""
-    roles = {r.props.get("arn"): r for r in resources if r.type == ROLE_TYPE}
     for policy in resources:
         if policy.type != POLICY_TYPE:
             continue
-        role = roles.get(_oidc(policy).get("subject"))
-        if role is None:
-            continue  # a role of another stack, or an existing one: its token policy is not visible here
-        documents = [p.props.get("policy") for p in resources
-                     if p.type == ROLE_POLICY_TYPE and p.props.get("role") == role.props.get("name")]
-        documents += [i.get("policy") for i in role.props.get("inlinePolicies") or [] if isinstance(i, Mapping)]
+        documents = role_token_policies(_oidc(policy).get("subject"), resources) or []
         allowed = sorted({a for d in documents for a in (policy_audits.token_grant_algorithms(d) or [])})
         if allowed:
-            yield policy, role.props.get("arn"), allowed
+            yield policy, _oidc(policy).get("subject"), allowed
 
 
 def algorithm_violations(resources: Sequence[AuditedResource], config: Mapping[str, Any]) -> list[tuple[str, Violation]]:

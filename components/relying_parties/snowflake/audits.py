@@ -25,11 +25,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ...rules import WARNING, Violation
 from ...rules import aws as aws_rules
-from ...rules.facts import ROLE_POLICY_TYPE, ROLE_TYPE
 from ...rules.policy_audits import TokenRequest, evaluate_token_request
-from ..base import Audit, AuditedResource
+from ..base import Audit, AuditedResource, role_token_policies
 from . import rules
-from .facts import ACCEPTED_ALGORITHMS, AUDIENCE, CONNECTOR_TOKEN_SECONDS, SERVICE_USER_TYPE, USER_TYPES
+from .facts import ACCEPTED_ALGORITHMS, AUDIENCE, CONNECTOR_TOKEN_SECONDS, USER_TYPES
 
 
 def aws_identity(props: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -53,22 +52,13 @@ def user_violations(resource: AuditedResource, config: Mapping[str, Any]) -> lis
     return found + rules.check_issuer(issuer, f"{where}.issuer", arn)
 
 
-def _documents_of(role: AuditedResource, resources: Sequence[AuditedResource]) -> list[Any]:
-    documents = [p.props.get("policy") for p in resources
-                 if p.type == ROLE_POLICY_TYPE and p.props.get("role") == role.props.get("name")]
-    documents += [i.get("policy") for i in role.props.get("inlinePolicies") or [] if isinstance(i, Mapping)]
-    return [d for d in documents if d]
-
-
 def _trusted_roles(resources: Sequence[AuditedResource]) -> Iterable[tuple[AuditedResource, str, list[Any]]]:
     """(user, role ARN, the role's token policies) for every outbound-token user whose role is in the stack."""
-    roles = {r.props.get("arn"): r for r in resources if r.type == ROLE_TYPE and r.props.get("arn")}
     for user in resources:
         aws = aws_identity(user.props) if user.type in USER_TYPES else None
         if not aws or not aws.get("issuer"):
             continue
-        role = roles.get(aws.get("arn"))
-        documents = _documents_of(role, resources) if role is not None else []
+        documents = role_token_policies(aws.get("arn"), resources) or []
         if documents:  # a role of another stack, or without a visible policy, is not judged here
             yield user, aws.get("arn"), documents
 
