@@ -184,11 +184,13 @@ def test_vaults_refusal_of_that_issuer_is_mapped_to_it(capsys, tmp_path, server,
     assert step(report, "exchange")["finding"] == "exchange.vault-invalid-issuer"
 
 
-def test_a_mount_without_bound_issuer_lets_the_token_in_and_says_iss_is_not_checked(capsys, tmp_path, server, admin,
-                                                                                    reader, issuer, aws):
+def test_a_mount_without_bound_issuer_is_a_finding_though_the_login_works(capsys, tmp_path, server, admin,
+                                                                          reader, issuer, aws):
+    # Vault checks no iss at all without bound_issuer: the pack refuses such a mount, and so does doctor.
     code, report, _ = run_doctor(capsys, tmp_path, server, aws, mount_with(admin, issuer, config={"bound_issuer": None}))
     trust = step(report, "trust.mount")
-    assert code == 0 and (trust["status"], trust["details"]["issuerChecked"]) == ("pass", False)
+    assert code == 1 and (trust["status"], trust["finding"], trust["details"]["issuerChecked"]) == (
+        "fail", "trust.issuer-unbound", False)
 
 
 def test_a_mount_reading_another_issuers_keys_is_named(capsys, tmp_path, server, admin, reader, issuer, aws):

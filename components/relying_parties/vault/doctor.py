@@ -198,10 +198,12 @@ def _mount_step(config: Mapping[str, Any], token: TokenFacts, checked: str) -> S
         step.finding = "trust.discovery-url-differs"
         return step
     if not config.get("bound_issuer"):
-        return Step(code, title, PASS, checked,
-                    f"the mount takes {token.algorithm}; it binds no issuer (bound_issuer is empty), so Vault checks "
+        # Logins work, but the trust is not what the stack and the pack require: fail, never "healthy".
+        return Step(code, title, FAIL, checked,
+                    f"the mount takes {token.algorithm} but binds no issuer (bound_issuer is empty), so Vault checks "
                     f"no iss: any token signed by a key it trusts gets in; {keys}",
-                    details={**details, "issuerChecked": False})
+                    f"set the mount's bound_issuer to the AWS account's issuer exactly: {iss}",
+                    "trust.issuer-unbound", details={**details, "issuerChecked": False})
     return Step(code, title, PASS, checked, f"the mount takes {token.algorithm} and binds the token's issuer; {keys}",
                 details={**details, "issuerChecked": True})
 
