@@ -93,10 +93,16 @@ class DoctorReport:
         return step
 
     @property
+    def unproven(self) -> list[Step]:
+        """Exchanges that did not run: without one, nothing proves the relying party takes the token
+        (its live side may differ from what was read or exported), so the trust is not healthy."""
+        return [step for step in self.steps if step.code == "exchange" and step.status == SKIP]
+
+    @property
     def exit_code(self) -> int:
         if any(step.status == FAIL for step in self.steps):
             return EXIT_FINDINGS
-        if any(step.status == UNCHECKED for step in self.steps):
+        if any(step.status == UNCHECKED for step in self.steps) or self.unproven:
             return EXIT_CANNOT_CHECK
         return 0
 
@@ -134,6 +140,9 @@ class DoctorReport:
                          + (f", {unchecked} could not check" if unchecked else "") + f" (exit {self.exit_code})")
         elif unchecked:
             lines.append(f"result: {unchecked} step(s) could not check; nothing checked was broken (exit {self.exit_code})")
+        elif self.unproven:
+            lines.append(f"result: nothing checked was broken, but the trust is not proven: step 5 did not run for "
+                         ", ".join(s.relying_party or "?" for s in self.unproven) + f" (exit {self.exit_code})")
         else:
             lines.append("result: every step passed (exit 0)")
         return "\n".join(lines)
