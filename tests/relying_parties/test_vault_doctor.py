@@ -26,7 +26,6 @@ from fedctl.testing.issuer import LocalIssuer
 from fedctl.testing.standins.iam import IamStandin
 from fedctl.testing.standins.sts import ROLE_ARN, StsStandin
 
-pytestmark = pytest.mark.skipif(bool(openbao.unavailable()), reason=openbao.unavailable() or "available")
 
 ACCOUNT = "123456789012"
 AUDIENCE = "https://vault.example.com:8200/v1/auth/aws-dev-app"
